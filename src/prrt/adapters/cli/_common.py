@@ -1,0 +1,95 @@
+"""Shared pieces of the command line: output format, JSON emission and exit codes.
+
+Exit codes
+----------
+0  success
+1  an unexpected failure (a bug: please report it)
+2  bad input: a value is missing, malformed, of the wrong unit or implausible;
+   the message names the field, the value received and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from prrt.errors import InvalidInputError, PrrtError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+stdout_console = Console(highlight=False, soft_wrap=True)
+stderr_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class OutputFormat(str, Enum):
+    """Output format of a command."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+FORMAT_HELP = "Output format: 'text' for people, 'json' for programs (documented in docs/cli.md)."
+
+
+def fail_bad_input(field: str, value: Any, expected: str, fmt: OutputFormat = OutputFormat.TEXT) -> NoReturn:
+    """Report bad input and exit with code 2."""
+    _report(InvalidInputError(field, value, expected), fmt)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _report(err: PrrtError, fmt: OutputFormat) -> None:
+    if isinstance(err, InvalidInputError):
+        problem = err.to_problem()
+    else:
+        problem = {"error": type(err).__name__, "message": str(err)}
+    if fmt is OutputFormat.JSON:
+        sys.stderr.write(json.dumps(problem) + "\n")
+    else:
+        stderr_console.print(f"[bold red]error:[/] {err}", markup=True)
+
+
+@contextmanager
+def handle_errors(fmt: OutputFormat = OutputFormat.TEXT) -> Iterator[None]:
+    """Translate prrt errors into messages and exit codes (2 for bad input)."""
+    try:
+        yield
+    except InvalidInputError as err:
+        _report(err, fmt)
+        raise typer.Exit(EXIT_BAD_INPUT) from err
+    except PrrtError as err:
+        _report(err, fmt)
+        raise typer.Exit(EXIT_FAILURE) from err
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Enum):
+        return obj.value
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalar
+        return obj.item()
+    return obj
+
+
+def emit(payload: dict[str, Any], fmt: OutputFormat, render_text: Callable[[dict[str, Any]], None]) -> None:
+    """Write ``payload`` as JSON, or call ``render_text`` for the human format."""
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+    else:
+        render_text(payload)

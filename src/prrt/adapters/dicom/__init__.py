@@ -1,0 +1,1 @@
+"""DICOM and NIfTI adapters (pydicom, highdicom, nibabel) to and from prrt.imaging volumes."""

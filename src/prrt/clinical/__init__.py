@@ -1,0 +1,1 @@
+"""Clinical decision support: grading, imaging scores, eligibility, CTCAE, eGFR, dose modification, response."""

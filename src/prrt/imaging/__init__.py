@@ -1,0 +1,1 @@
+"""Images as volumes with geometry and meaning; quantification, resampling, registration and synthetic phantoms."""

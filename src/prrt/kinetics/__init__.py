@@ -1,0 +1,1 @@
+"""Time-activity curves: fitters, model selection, time-integrated activity and single-time-point methods."""

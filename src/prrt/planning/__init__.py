@@ -1,0 +1,1 @@
+"""Treatment planning: regimens, schedules, course state and radiation protection."""
