@@ -130,7 +130,16 @@ _EQ_DOSE_RATE = {
 }
 _MASS = {"kg": 1.0, "g": 1e-3, "mg": 1e-6}
 _LENGTH = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
-_VOLUME = {"mL": 1.0, "ml": 1.0, "cm3": 1.0, "cc": 1.0, "L": 1000.0, "l": 1000.0, "uL": 1e-3, "µL": 1e-3}
+_VOLUME = {
+    "mL": 1.0,
+    "ml": 1.0,
+    "cm3": 1.0,
+    "cc": 1.0,
+    "L": 1000.0,
+    "l": 1000.0,
+    "uL": 1e-3,
+    "µL": 1e-3,
+}
 _ENERGY = {"J": 1.0, "eV": J_PER_MEV * 1e-6, "keV": J_PER_MEV * 1e-3, "MeV": J_PER_MEV}
 _TIA = {
     "Bq s": 1.0,
@@ -238,7 +247,9 @@ def from_canonical(value: float, unit: str, dimension: Dimension) -> float:
 
 def convert(value: float, from_unit: str, to_unit: str, dimension: Dimension) -> float:
     """Convert between two units of the same dimension."""
-    return from_canonical(to_canonical(value, from_unit, dimension, field="value"), to_unit, dimension)
+    return from_canonical(
+        to_canonical(value, from_unit, dimension, field="value"), to_unit, dimension
+    )
 
 
 def parse_quantity(
@@ -278,7 +289,7 @@ def parse_quantity(
     >>> parse_quantity("96h", Dimension.TIME, field="after")
     345600.0
     """
-    if isinstance(text, bool) or isinstance(text, int | float):
+    if isinstance(text, bool | int | float):
         raise UnitError(field, text, _expected(dimension), hint="the unit must be given explicitly")
     if not isinstance(text, str):
         raise InvalidInputError(field, text, _expected(dimension))

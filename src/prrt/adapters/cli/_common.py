@@ -41,7 +41,9 @@ class OutputFormat(str, Enum):
 FORMAT_HELP = "Output format: 'text' for people, 'json' for programs (documented in docs/cli.md)."
 
 
-def fail_bad_input(field: str, value: Any, expected: str, fmt: OutputFormat = OutputFormat.TEXT) -> NoReturn:
+def fail_bad_input(
+    field: str, value: Any, expected: str, fmt: OutputFormat = OutputFormat.TEXT
+) -> NoReturn:
     """Report bad input and exit with code 2."""
     _report(InvalidInputError(field, value, expected), fmt)
     raise typer.Exit(EXIT_BAD_INPUT)
@@ -87,7 +89,9 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def emit(payload: dict[str, Any], fmt: OutputFormat, render_text: Callable[[dict[str, Any]], None]) -> None:
+def emit(
+    payload: dict[str, Any], fmt: OutputFormat, render_text: Callable[[dict[str, Any]], None]
+) -> None:
     """Write ``payload`` as JSON, or call ``render_text`` for the human format."""
     if fmt is OutputFormat.JSON:
         sys.stdout.write(json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")

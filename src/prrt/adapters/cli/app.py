@@ -22,7 +22,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-dosimetry_app = typer.Typer(help="Absorbed-dose calculations (organ-level MIRD, voxel SPECT/CT).", no_args_is_help=True)
+dosimetry_app = typer.Typer(
+    help="Absorbed-dose calculations (organ-level MIRD, voxel SPECT/CT).", no_args_is_help=True
+)
 app.add_typer(dosimetry_app, name="dosimetry")
 
 
@@ -35,7 +37,11 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        help="Print the version and exit.",
     ),
 ) -> None:
     """Peptide receptor radionuclide therapy toolkit."""
