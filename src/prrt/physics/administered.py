@@ -218,8 +218,8 @@ def administered_activity(
     if residual_total >= assay_inj:
         raise InvalidInputError(
             "residual_bq",
-            f"{residual_total:.6g} Bq at injection",
-            f"less than the assay ({assay_inj:.6g} Bq at injection)",
+            f"{residual_total / 1e9:.6g} GBq at injection",
+            f"less than the assay ({assay_inj / 1e9:.6g} GBq at injection)",
             hint="check that assay and residual were not swapped and use the same units",
         )
     administered = assay_inj - residual_total

@@ -1,10 +1,598 @@
-"""CLI commands of this topic; `register` adds them to the given Typer app."""
+"""Physics commands: ``prrt nuclide``, ``prrt decay``, ``prrt administered``.
+
+Users' units are parsed here, explicitly (``7.4 GBq``, ``96 h``, ISO-8601
+timestamps with a time zone); the core works in Bq and s.  Every command
+accepts ``--format json``; the JSON shapes are documented in ``docs/physics.md``.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Any
+
 import typer
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from prrt.adapters.cli._common import FORMAT_HELP, OutputFormat, emit, handle_errors, stdout_console
+from prrt.errors import InvalidInputError
+from prrt.physics import (
+    ActivityMeasurement,
+    AdministeredActivityResult,
+    Nuclide,
+    administered_activity,
+    decay_factor,
+    dose_rate_constant,
+    equilibrium_activity_ratios,
+    get_nuclide,
+    photon_lines,
+    radiopharmaceuticals_with,
+)
+from prrt.units import BQ_PER_CI, Dimension, parse_quantity, parse_timestamp, seconds_between
+
+__all__ = ["register"]
+
+_KEV_PER_MEV = 1000.0
+_ACTIVITY_HELP = "Activity with its unit, e.g. '7.4 GBq', '7400MBq', '200 mCi'."
+_TIMESTAMP_HELP = "ISO-8601 timestamp with a time zone, e.g. 2026-03-02T10:00+01:00 or ...Z."
+_FormatOption = Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)]
+_NuclideOption = Annotated[
+    str, typer.Option("--nuclide", "-n", help="Nuclide, e.g. Lu-177, 177Lu.")
+]
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def _fmt_duration(seconds: float) -> str:
+    """Human duration in the largest convenient unit."""
+    magnitude = abs(seconds)
+    for limit, unit, size in (
+        (2 * 86400.0, "d", 86400.0),
+        (2 * 3600.0, "h", 3600.0),
+        (120.0, "min", 60.0),
+    ):
+        if magnitude >= limit:
+            return f"{seconds / size:.4g} {unit}"
+    if magnitude >= 1.0:
+        return f"{seconds:.4g} s"
+    if magnitude >= 1e-3:
+        return f"{seconds * 1e3:.4g} ms"
+    if magnitude >= 1e-6:
+        return f"{seconds * 1e6:.4g} µs"
+    return f"{seconds * 1e9:.4g} ns"
+
+
+def _fmt_activity(bq: float) -> str:
+    """Activity in GBq/MBq/kBq/Bq with the mCi equivalent."""
+    magnitude = abs(bq)
+    unit, shown = "Bq", f"{bq:.4g}"
+    for limit, symbol, size in ((1e8, "GBq", 1e9), (1e5, "MBq", 1e6), (1e2, "kBq", 1e3)):
+        if magnitude >= limit:
+            unit, shown = symbol, f"{bq / size:.4f}".rstrip("0").rstrip(".")
+            break
+    return f"{shown} {unit} ({bq / BQ_PER_CI * 1e3:.4g} mCi)"
+
+
+def _fmt_kev(mev: float) -> str:
+    return f"{mev * _KEV_PER_MEV:,.2f}" if mev > 0 else "0"
+
+
+# ----------------------------------------------------------------------------- nuclide
+
+
+def _nuclide_payload(nuclide: Nuclide) -> dict[str, Any]:
+    def energies(e: Any) -> dict[str, float]:
+        return {
+            "electron_mev": e.electron_mev,
+            "photon_mev": e.photon_mev,
+            "alpha_mev": e.alpha_mev,
+            "alpha_recoil_mev": e.alpha_recoil_mev,
+            "total_mev": e.total_mev,
+        }
+
+    own = energies(nuclide.emissions)
+    if nuclide.electron_components is not None:
+        own["beta_mev"] = nuclide.electron_components.beta_mev
+        own["conversion_electron_mev"] = nuclide.electron_components.conversion_electron_mev
+        own["auger_mev"] = nuclide.electron_components.auger_mev
+    try:
+        ratios: dict[str, float] | None = dict(equilibrium_activity_ratios(nuclide))
+    except InvalidInputError:
+        ratios = None
+    try:
+        constants = dose_rate_constant(nuclide)
+        dose_rate: dict[str, Any] | None = {
+            "air_kerma_rate_constant_gy_mm2_per_bq_s": constants.air_kerma_rate_constant_gy_mm2_per_bq_s,
+            "ambient_dose_equivalent_rate_constant_sv_mm2_per_bq_s": (
+                constants.ambient_dose_equivalent_rate_constant_sv_mm2_per_bq_s
+            ),
+            "patient_dose_rate_at_1m_sv_per_s_per_bq": constants.patient_dose_rate_at_1m_sv_per_s_per_bq,
+            "patient_dose_rate_at_1m_interval_sv_per_s_per_bq": list(
+                constants.patient_dose_rate_at_1m_interval_sv_per_s_per_bq
+            ),
+            "published": [
+                {"quantity": q, "value": v, "unit": u} for q, v, u in constants.published
+            ],
+            "sources": dict(constants.sources),
+        }
+    except InvalidInputError:
+        dose_rate = None
+    return {
+        "nuclide": nuclide.name,
+        "half_life_s": nuclide.half_life_s,
+        "decay_constant_per_s": nuclide.decay_constant_per_s,
+        "mean_life_s": nuclide.mean_life_s,
+        "progeny": [
+            {"name": name, "branching_fraction": fraction, "decay_mode": mode}
+            for name, fraction, mode in zip(
+                nuclide.progeny,
+                nuclide.branching_fractions,
+                nuclide.decay_modes or ("",) * len(nuclide.progeny),
+                strict=True,
+            )
+        ],
+        "emissions_per_decay": own,
+        "chain": [
+            {
+                "name": member.name,
+                "half_life_s": get_nuclide(member.name).half_life_s,
+                "decays_per_parent_decay": member.decays_per_parent_decay,
+            }
+            for member in nuclide.chain
+        ],
+        "chain_emissions_per_parent_decay": energies(nuclide.chain_emissions),
+        "neglected_branches": [
+            {"name": m.name, "decays_per_parent_decay": m.decays_per_parent_decay}
+            for m in nuclide.neglected_branches
+        ],
+        "equilibrium_activity_ratios": ratios,
+        "photon_lines": [
+            {
+                "emitter": member.name,
+                "energy_kev": line.energy_kev,
+                "yield_per_decay": line.yield_per_decay,
+                "yield_per_parent_decay": line.yield_per_decay * member.decays_per_parent_decay,
+                "use": line.use,
+                "source": line.source,
+            }
+            for member in nuclide.chain
+            for line in photon_lines(member.name)
+        ],
+        "dose_rate_constant": dose_rate,
+        "radiopharmaceuticals": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "receptor_action": a.receptor_action.value,
+                "regulatory_status": a.regulatory_status.value,
+                "standard_activity_per_cycle_bq": a.standard_activity_per_cycle_bq,
+            }
+            for a in radiopharmaceuticals_with(nuclide)
+        ],
+        "data_sources": list(nuclide.data_sources),
+    }
+
+
+def _render_nuclide(p: dict[str, Any]) -> None:
+    console = stdout_console
+    half_life = p["half_life_s"]
+    if p["progeny"]:
+        decays = "; ".join(
+            f"{d['decay_mode']} {d['branching_fraction'] * 100:.4g} % → {d['name']}"
+            for d in p["progeny"]
+        )
+    else:
+        decays = "stable"
+    header = Text.assemble(
+        ("Half-life  ", "bold"),
+        f"{_fmt_duration(half_life)}  ({half_life:.6g} s)\n",
+        ("Decay      ", "bold"),
+        f"{decays}\n",
+        ("λ          ", "bold"),
+        f"{p['decay_constant_per_s']:.5e} /s   mean life {_fmt_duration(p['mean_life_s'])}",
+    )
+    console.print(
+        Panel(header, title=f"[bold cyan]{p['nuclide']}[/]", title_align="left", expand=False)
+    )
+
+    own, chain = p["emissions_per_decay"], p["chain_emissions_per_parent_decay"]
+    has_chain = len(p["chain"]) > 1
+    energy = Table(
+        title="Mean energy emitted per decay (keV)", title_justify="left", show_edge=False
+    )
+    energy.add_column("Radiation")
+    energy.add_column(p["nuclide"], justify="right")
+    if has_chain:
+        energy.add_column("whole chain, per parent decay", justify="right")
+    rows = [
+        ("Electrons (β + CE + Auger)", "electron_mev"),
+        ("Photons (γ + X + annihilation)", "photon_mev"),
+    ]
+    if "beta_mev" in own:
+        rows[1:1] = [
+            ("  β (mean)", "beta_mev"),
+            ("  conversion electrons", "conversion_electron_mev"),
+            ("  Auger", "auger_mev"),
+        ]
+    if own["alpha_mev"] > 0 or chain["alpha_mev"] > 0:
+        rows += [("Alpha", "alpha_mev"), ("Alpha recoil", "alpha_recoil_mev")]
+    rows.append(("Total", "total_mev"))
+    for label, key in rows:
+        cells = [label, _fmt_kev(own[key])]
+        if has_chain:
+            cells.append(_fmt_kev(chain[key]) if key in chain else "")
+        energy.add_row(*cells, style="bold" if key == "total_mev" else None)
+    console.print(energy)
+
+    if has_chain:
+        ratios = p["equilibrium_activity_ratios"] or {}
+        table = Table(title="Decay chain (ICRP-107)", title_justify="left", show_edge=False)
+        for column in (
+            "Member",
+            "Half-life",
+            "Decays per parent decay",
+            "A/A(parent) at equilibrium",
+        ):
+            table.add_column(column, justify="left" if column == "Member" else "right")
+        for member in p["chain"]:
+            ratio = ratios.get(member["name"])
+            table.add_row(
+                member["name"],
+                _fmt_duration(member["half_life_s"]),
+                f"{member['decays_per_parent_decay']:.4g}",
+                "—"
+                if member["name"] == p["nuclide"]
+                else (f"{ratio:.4f}" if ratio is not None else "no equilibrium"),
+            )
+        console.print(table)
+
+    if p["photon_lines"]:
+        title = "Main photon lines" + (" of the chain" if has_chain else "")
+        lines = Table(title=title, title_justify="left", show_edge=False)
+        if has_chain:
+            lines.add_column("Emitter")
+        lines.add_column("Energy (keV)", justify="right")
+        lines.add_column("Yield per decay", justify="right")
+        if has_chain:
+            lines.add_column(f"per {p['nuclide']} decay", justify="right")
+        lines.add_column("Use")
+        for line in p["photon_lines"]:
+            cells = [f"{line['energy_kev']:g}", f"{line['yield_per_decay'] * 100:.3g} %"]
+            if has_chain:
+                cells = [line["emitter"], *cells, f"{line['yield_per_parent_decay'] * 100:.3g} %"]
+            lines.add_row(*cells, line["use"])
+        console.print(lines)
+
+    if p["dose_rate_constant"]:
+        published = {
+            d["quantity"]: (d["value"], d["unit"]) for d in p["dose_rate_constant"]["published"]
+        }
+        gamma = Table(title="Dose rate at 1 m", title_justify="left", show_edge=False)
+        gamma.add_column("Quantity")
+        gamma.add_column("Value", justify="right")
+        labels = {
+            "air_kerma_rate_constant": "Air-kerma-rate constant (point source)",
+            "ambient_dose_equivalent_rate_constant": "H*(10)-rate constant (point source)",
+            "patient_dose_rate_at_1m_mean": "Measured, patient after therapy (mean)",
+        }
+        for key, label in labels.items():
+            if key in published:
+                value, unit = published[key]
+                gamma.add_row(label, f"{value:g} {unit}")
+        console.print(gamma)
+
+    if p["radiopharmaceuticals"]:
+        agents = Table(title="Radiopharmaceuticals", title_justify="left", show_edge=False)
+        for column in ("Agent", "SSTR", "Status", "Standard activity per cycle"):
+            agents.add_column(column)
+        for a in p["radiopharmaceuticals"]:
+            standard = a["standard_activity_per_cycle_bq"]
+            agents.add_row(
+                a["name"],
+                a["receptor_action"],
+                a["regulatory_status"],
+                f"{standard / 1e9:g} GBq" if standard else "none established",
+            )
+        console.print(agents)
+    console.print(Text("Sources: " + "; ".join(p["data_sources"]), style="dim"))
+
+
+# ----------------------------------------------------------------------------- decay
+
+
+def _render_decay(p: dict[str, Any]) -> None:
+    table = Table(
+        title=f"Decay of {p['nuclide']}", title_justify="left", show_edge=False, show_header=False
+    )
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("Initial activity", _fmt_activity(p["initial_activity_bq"]))
+    if p["from"] is not None:
+        table.add_row("From", p["from"])
+        table.add_row("To", p["to"])
+    table.add_row(
+        "Elapsed", f"{_fmt_duration(p['elapsed_s'])} ({p['half_lives_elapsed']:.4g} half-lives)"
+    )
+    table.add_row("Decay factor", f"{p['decay_factor']:.6g}")
+    table.add_row("Activity", Text(_fmt_activity(p["activity_bq"]), style="bold green"))
+    stdout_console.print(table)
+
+
+def _decay(
+    activity: str,
+    nuclide: str,
+    after: str | None,
+    start: str | None,
+    end: str | None,
+) -> dict[str, Any]:
+    resolved = get_nuclide(nuclide)
+    activity_bq = parse_quantity(activity, Dimension.ACTIVITY, field="activity", positive=True)
+    moments: tuple[datetime, datetime] | None = None
+    if after is not None:
+        if start is not None or end is not None:
+            raise InvalidInputError(
+                "after", after, "either --after or both --from and --to, not both"
+            )
+        elapsed_s = parse_quantity(after, Dimension.TIME, field="after", nonnegative=True)
+    elif start is not None and end is not None:
+        moments = (parse_timestamp(start, field="from"), parse_timestamp(end, field="to"))
+        elapsed_s = seconds_between(*moments)
+    else:
+        missing = "to" if start is not None else "from" if end is not None else "after"
+        raise InvalidInputError(
+            missing, None, "--after DURATION (e.g. 96h) or both --from and --to timestamps"
+        )
+    factor = decay_factor(resolved, elapsed_s)
+    return {
+        "nuclide": resolved.name,
+        "half_life_s": resolved.half_life_s,
+        "initial_activity_bq": activity_bq,
+        "from": moments[0].isoformat() if moments else None,
+        "to": moments[1].isoformat() if moments else None,
+        "elapsed_s": elapsed_s,
+        "half_lives_elapsed": elapsed_s / resolved.half_life_s,
+        "decay_factor": factor,
+        "activity_bq": activity_bq * factor,
+    }
+
+
+# ----------------------------------------------------------------------------- administered
+
+_FIELD_NAMES = {
+    "assay_bq": "assay",
+    "assay_at": "assay_time",
+    "injection_at": "injection_time",
+    "residual_bq": "residual",
+}
+
+
+def _cli_field(field: str) -> str:
+    if field.startswith("residuals[") and field.endswith(".measured_at"):
+        return "residual_time"
+    if field.startswith("residuals["):
+        return "residual"
+    return _FIELD_NAMES.get(field, field)
+
+
+def _administered(
+    nuclide: str,
+    assay: str,
+    assay_time: str | None,
+    residuals: list[str],
+    residual_times: list[str],
+    labels: list[str],
+    injection_time: str | None,
+) -> AdministeredActivityResult:
+    resolved = get_nuclide(nuclide)
+    assay_bq = parse_quantity(assay, Dimension.ACTIVITY, field="assay", positive=True)
+    residual_bqs = [
+        parse_quantity(r, Dimension.ACTIVITY, field="residual", nonnegative=True) for r in residuals
+    ]
+    if residual_times and len(residual_times) != len(residuals):
+        raise InvalidInputError(
+            "residual_time",
+            residual_times,
+            f"one --residual-time per --residual ({len(residuals)} given)",
+        )
+    if labels and len(labels) != len(residuals):
+        raise InvalidInputError(
+            "residual_label", labels, f"one --residual-label per --residual ({len(residuals)})"
+        )
+    times: list[datetime | None] = [
+        parse_timestamp(t, field="residual_time") for t in residual_times
+    ]
+    if not times:
+        times = [None] * len(residuals)
+    names = labels or (
+        ["residual"]
+        if len(residuals) == 1
+        else [f"residual {i + 1}" for i in range(len(residuals))]
+    )
+    measurements = [
+        ActivityMeasurement(activity_bq=a, measured_at=t, label=n)
+        for a, t, n in zip(residual_bqs, times, names, strict=True)
+    ]
+    try:
+        return administered_activity(
+            nuclide=resolved,
+            assay_bq=assay_bq,
+            assay_at=parse_timestamp(assay_time, field="assay_time") if assay_time else None,
+            injection_at=parse_timestamp(injection_time, field="injection_time")
+            if injection_time
+            else None,
+            residuals=measurements,
+        )
+    except InvalidInputError as err:
+        raise InvalidInputError(_cli_field(err.field), err.value, err.expected, err.hint) from err
+
+
+def _administered_payload(result: AdministeredActivityResult) -> dict[str, Any]:
+    def reading(m: ActivityMeasurement, at_injection: float) -> dict[str, Any]:
+        return {
+            "label": m.label,
+            "activity_bq": m.activity_bq,
+            "measured_at": m.measured_at.isoformat() if m.measured_at else None,
+            "activity_at_injection_bq": at_injection,
+        }
+
+    return {
+        "nuclide": result.nuclide,
+        "injection_time": result.injection_at.isoformat() if result.injection_at else None,
+        "decay_corrected": result.decay_corrected,
+        "assay": reading(result.assay, result.assay_at_injection_bq),
+        "residuals": [
+            reading(m, v)
+            for m, v in zip(result.residuals, result.residuals_at_injection_bq, strict=True)
+        ],
+        "residual_at_injection_bq": result.residual_at_injection_bq,
+        "residual_fraction": result.residual_fraction,
+        "administered_bq": result.administered_bq,
+        "steps": result.history.to_list(),
+    }
+
+
+def _fmt_moment(iso: str | None) -> str:
+    if iso is None:
+        return "—"
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _fmt_gbq(bq: float) -> str:
+    return f"{bq / 1e9:.4f} GBq"
+
+
+def _render_administered(p: dict[str, Any]) -> None:
+    table = Table(
+        title=f"Administered activity, {p['nuclide']}", title_justify="left", show_edge=False
+    )
+    for column in ("Reading", "Measured at", "Measured", "At injection"):
+        table.add_column(
+            column, justify="left" if column in ("Reading", "Measured at") else "right"
+        )
+    rows = [("assay", p["assay"])] + [("− " + r["label"], r) for r in p["residuals"]]
+    for label, r in rows:
+        table.add_row(
+            label,
+            _fmt_moment(r["measured_at"]),
+            _fmt_gbq(r["activity_bq"]),
+            _fmt_gbq(r["activity_at_injection_bq"]),
+        )
+    table.add_section()
+    table.add_row(
+        Text("= administered", style="bold"),
+        _fmt_moment(p["injection_time"]),
+        "",
+        Text(_fmt_gbq(p["administered_bq"]), style="bold green"),
+    )
+    stdout_console.print(table)
+    stdout_console.print(
+        Text.assemble(
+            ("Administered activity: ", "bold"),
+            (_fmt_activity(p["administered_bq"]), "bold green"),
+            f"; residual {p['residual_fraction'] * 100:.2f} % of the assay",
+        )
+    )
+    if not p["decay_corrected"]:
+        stdout_console.print(
+            Text(
+                "No timestamps given: readings taken as simultaneous, no decay correction.",
+                style="yellow",
+            )
+        )
+
+
+# ----------------------------------------------------------------------------- registration
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app`` (filled in by the issue that owns it)."""
-    del app
+    """Add ``nuclide``, ``decay`` and ``administered`` to the root ``app``."""
+
+    @app.command("nuclide")
+    def nuclide_cmd(
+        name: Annotated[str, typer.Argument(help="Nuclide, e.g. Lu-177, 177Lu, Ac225.")],
+        fmt: _FormatOption = OutputFormat.TEXT,
+    ) -> None:
+        """Half-life, energy emitted per decay, photon lines and decay chain of a nuclide.
+
+        Supported: Lu-177, Y-90, In-111, Ga-68, F-18, Tb-161, Ac-225 (+ chain), Pb-212 (+ chain), Bi-213.
+        """
+        with handle_errors(fmt):
+            payload = _nuclide_payload(get_nuclide(name))
+        emit(payload, fmt, _render_nuclide)
+
+    @app.command("decay", context_settings={"ignore_unknown_options": True})
+    def decay_cmd(
+        activity: Annotated[str, typer.Argument(help=_ACTIVITY_HELP)],
+        nuclide: _NuclideOption,
+        after: Annotated[
+            str | None, typer.Option("--after", help="Elapsed time with its unit, e.g. 96h, 7 d.")
+        ] = None,
+        start: Annotated[
+            str | None, typer.Option("--from", help="Time of the activity. " + _TIMESTAMP_HELP)
+        ] = None,
+        end: Annotated[
+            str | None,
+            typer.Option(
+                "--to", help="Time to decay to (earlier = correct back). " + _TIMESTAMP_HELP
+            ),
+        ] = None,
+        fmt: _FormatOption = OutputFormat.TEXT,
+    ) -> None:
+        """Activity left after a time (--after) or between two timestamps (--from/--to)."""
+        with handle_errors(fmt):
+            payload = _decay(activity, nuclide, after, start, end)
+        emit(payload, fmt, _render_decay)
+
+    @app.command("administered")
+    def administered_cmd(
+        assay: Annotated[
+            str,
+            typer.Option("--assay", help="Calibrator reading before injection. " + _ACTIVITY_HELP),
+        ],
+        nuclide: _NuclideOption,
+        residual: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--residual",
+                help="Residual reading after injection (vial, syringe, line); repeatable.",
+            ),
+        ] = None,
+        assay_time: Annotated[
+            str | None, typer.Option("--assay-time", help=_TIMESTAMP_HELP)
+        ] = None,
+        residual_time: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--residual-time",
+                help="Time of each residual reading, same order. " + _TIMESTAMP_HELP,
+            ),
+        ] = None,
+        residual_label: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--residual-label", help="Name of each residual reading, e.g. vial, line."
+            ),
+        ] = None,
+        injection_time: Annotated[
+            str | None, typer.Option("--injection-time", help=_TIMESTAMP_HELP)
+        ] = None,
+        fmt: _FormatOption = OutputFormat.TEXT,
+    ) -> None:
+        """Administered activity = assay − residuals, each decay-corrected to the injection time.
+
+        Give all times (assay, each residual, injection) or none (readings taken as simultaneous).
+        """
+        with handle_errors(fmt):
+            result = _administered(
+                nuclide,
+                assay,
+                assay_time,
+                residual or [],
+                residual_time or [],
+                residual_label or [],
+                injection_time,
+            )
+            payload = _administered_payload(result)
+        emit(payload, fmt, _render_administered)
