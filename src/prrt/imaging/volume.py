@@ -498,7 +498,13 @@ def check_same_geometry(*volumes: Volume, names: Sequence[str] | None = None) ->
             )
 
 
-def resample_to(volume: Volume, reference: Volume, *, order: int = 1) -> Volume:
+def resample_to(
+    volume: Volume,
+    reference: Volume,
+    *,
+    order: int = 1,
+    transform: npt.ArrayLike | None = None,
+) -> Volume:
     """Resample ``volume`` onto the grid of ``reference``.
 
     Intensive quantities (Bq/mL, HU, g/mL, Gy, Gy/s) are interpolated.  Amounts per
@@ -515,6 +521,10 @@ def resample_to(volume: Volume, reference: Volume, *, order: int = 1) -> Volume:
         The volume whose grid is wanted (its values are not used).
     order
         Spline order for continuous quantities: 0 (nearest), 1 (trilinear) or 3.
+    transform
+        Optional 4×4 matrix mapping a point of the reference's LPS space to the
+        volume's LPS space (mm), e.g. a rigid registration result; identity when
+        omitted.
 
     Returns
     -------
@@ -534,8 +544,13 @@ def resample_to(volume: Volume, reference: Volume, *, order: int = 1) -> Volume:
     """
     if order not in (0, 1, 3):
         raise InvalidInputError("order", order, "0 (nearest), 1 (trilinear) or 3 (cubic)")
-    # Maps reference voxel index -> source voxel index: inv(A_src) @ A_ref.
-    mapping = np.linalg.inv(volume.affine) @ reference.affine
+    # Maps reference voxel index -> source voxel index: inv(A_src) @ T @ A_ref.
+    point_map = np.eye(4) if transform is None else np.asarray(transform, dtype=np.float64)
+    if point_map.shape != (4, 4) or not np.all(np.isfinite(point_map)):
+        raise InvalidInputError(
+            "transform", transform, "a finite 4x4 matrix (reference → volume, mm)"
+        )
+    mapping = np.linalg.inv(volume.affine) @ point_map @ reference.affine
     discrete = volume.quantity in (VoxelQuantity.MASK, VoxelQuantity.LABEL)
     spline = 0 if discrete else order
     cval = -1000.0 if volume.quantity is VoxelQuantity.HU else 0.0
@@ -575,6 +590,7 @@ def resample_to(volume: Volume, reference: Volume, *, order: int = 1) -> Volume:
         ),
         parameters={
             "order": spline,
+            "transform_lps_mm": None if transform is None else point_map.tolist(),
             "from_geometry": volume.describe_geometry(),
             "to_geometry": reference.describe_geometry(),
         },
