@@ -163,6 +163,9 @@ def chain_activities(
         }
         for i, name in enumerate(members):
             table[i, j] = found.get(name, 0.0)
+    # The matrix-exponential solution can return round-off of either sign (−1e-9 Bq) for members
+    # that have barely grown in; activities are non-negative, so clip.
+    np.maximum(table, 0.0, out=table)
     activities = MappingProxyType({name: _frozen(table[i]) for i, name in enumerate(members)})
     return ChainActivities(
         parent=parent.name,

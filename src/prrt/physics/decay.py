@@ -23,6 +23,9 @@ from prrt.units import seconds_between
 
 __all__ = ["activity_after", "decay_correct", "decay_factor", "elapsed_for_factor"]
 
+#: Backward corrections beyond this many half-lives (factor 2**1000) would overflow a float.
+_MAX_BACKWARD_HALF_LIVES = 1000.0
+
 
 def _check_elapsed(elapsed_s: float | FloatArray) -> None:
     finite = np.all(np.isfinite(np.asarray(elapsed_s, dtype=float)))
@@ -67,11 +70,20 @@ def decay_factor(nuclide: Nuclide | str, elapsed_s: float | FloatArray) -> float
     """
     resolved = get_nuclide(nuclide)
     _check_elapsed(elapsed_s)
+    half_lives = np.asarray(elapsed_s, dtype=np.float64) / resolved.half_life_s
+    if np.any(half_lives < -_MAX_BACKWARD_HALF_LIVES):
+        raise InvalidInputError(
+            "elapsed_s",
+            elapsed_s,
+            f"a decay correction backwards by at most {_MAX_BACKWARD_HALF_LIVES:g} half-lives "
+            f"of {resolved.name} ({_MAX_BACKWARD_HALF_LIVES * resolved.half_life_s:.4g} s)",
+            hint="the factor would overflow; check the timestamps",
+        )
     if isinstance(elapsed_s, np.ndarray):
-        factors: FloatArray = np.exp(-resolved.decay_constant_per_s * elapsed_s.astype(np.float64))
+        factors: FloatArray = np.exp2(-half_lives)
         return factors
     # exp2 keeps one half-life at exactly 0.5 for the analytic anchor.
-    return float(2.0 ** (-float(elapsed_s) / resolved.half_life_s))
+    return float(2.0 ** (-float(half_lives)))
 
 
 def activity_after(activity_bq: float, nuclide: Nuclide | str, elapsed_s: float) -> float:

@@ -219,7 +219,7 @@ class Nuclide:
 
 
 _NAME_PATTERN = re.compile(
-    r"^\s*(?:(?P<mass1>\d{1,3})\s*-?\s*(?P<sym1>[A-Za-z]{1,2})(?P<meta1>m\d?)?"
+    r"^\s*(?:(?P<mass1>\d{1,3})(?P<meta1>m\d?)?\s*-?\s*(?P<sym1>[A-Za-z]{1,2})"
     r"|(?P<sym2>[A-Za-z]{1,2})\s*-?\s*(?P<mass2>\d{1,3})(?P<meta2>m\d?)?)\s*$"
 )
 
