@@ -1428,7 +1428,11 @@ def next_cycle_decision(
     verdict = _level(withhold)
     if verdict is not None:
         weeks_left = None
-        if window is not None and any(code.startswith("CYC-2-") for code in verdict[0]):
+        if (
+            window is not None
+            and verdict[0] is not None
+            and any(code.startswith("CYC-2-") for code in verdict[0])
+        ):
             weeks_left = float(_dec(limit) - _dec(window))
         return _finish(make, Decision.WITHHOLD, verdict, info, weeks_left=weeks_left)
 
