@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from prrt.adapters.cli.app import app
@@ -17,7 +18,7 @@ runner = CliRunner()
 LU177_HALF_LIFE_H = 6.647 * 24.0  # ICRP-107
 
 
-def _run(*args: str):
+def _run(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
