@@ -137,6 +137,46 @@ class TacFitter(ABC):
     def starting_points(self, t: FloatArray, y: FloatArray, rate_min: float) -> list[FloatArray]:
         """Return candidate starting values (reported parameters, scaled units)."""
 
+    def integrate(self, parameters: Any, covariance: Any = None) -> tuple[float, float | None]:
+        """Return (Ã, u(Ã)) of this model for given parameters (canonical units).
+
+        u²(Ã) = Σᵢ Σⱼ (∂Ã/∂pᵢ)(∂Ã/∂pⱼ) cov(pᵢ, pⱼ), the law of propagation of
+        uncertainty of the EANM guidance (Gear et al., EJNMMI 2018;45:2456;
+        dosimetry-reference.md §4.2).  The model functions are homogeneous, so
+        canonical units (Bq, 1/s) give Ã in Bq·s.
+
+        Examples
+        --------
+        TIA-08 of dosimetry-reference.md §4.2 (A0 = 100 ± 5 MBq, λ = 0.0139 ±
+        0.0007 h⁻¹, no covariance → 7194 ± 511 MBq·h):
+
+        >>> import numpy as np
+        >>> h = 3600.0
+        >>> from prrt.kinetics.fitters import MonoExponentialFitter
+        >>> tia, sd = MonoExponentialFitter().integrate(
+        ...     [100e6, 0.0139 / h], np.diag([5e6**2, (0.0007 / h) ** 2])
+        ... )
+        >>> round(tia / 1e6 / h), round(sd / 1e6 / h)
+        (7194, 511)
+        """
+        p = np.asarray(parameters, dtype=np.float64)
+        if p.shape != (self.n_parameters,) or not np.all(np.isfinite(p)):
+            raise InvalidInputError(
+                "parameters",
+                parameters,
+                f"{self.n_parameters} finite values {self.parameter_names}",
+            )
+        tia = self.tia(p)
+        if covariance is None:
+            return tia, None
+        cov = np.asarray(covariance, dtype=np.float64)
+        if cov.shape != (self.n_parameters, self.n_parameters) or not np.all(np.isfinite(cov)):
+            raise InvalidInputError(
+                "covariance", covariance, f"a finite {self.n_parameters}×{self.n_parameters} matrix"
+            )
+        gradient = self.tia_gradient(p)
+        return tia, math.sqrt(max(float(gradient @ cov @ gradient), 0.0))
+
     # ---- shared machinery -------------------------------------------------------------------
     def _transform(self) -> FloatArray:
         return np.array(self.internal_to_reported, dtype=np.float64)

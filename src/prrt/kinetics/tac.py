@@ -253,15 +253,27 @@ class TimeActivityCurve:
                 parse_quantity(text, Dimension.ACTIVITY, field=f"uncertainties[{i}]", positive=True)
                 for i, text in enumerate(uncertainties)
             ]
-        return cls(
-            times_s=np.asarray(times_s, dtype=np.float64),
-            activities_bq=np.asarray(activities_bq, dtype=np.float64),
-            uncertainties_bq=None
-            if uncertainties_bq is None
-            else np.asarray(uncertainties_bq, dtype=np.float64),
-            region=region,
-            nuclide=nuclide,
-        )
+        try:
+            return cls(
+                times_s=np.asarray(times_s, dtype=np.float64),
+                activities_bq=np.asarray(activities_bq, dtype=np.float64),
+                uncertainties_bq=None
+                if uncertainties_bq is None
+                else np.asarray(uncertainties_bq, dtype=np.float64),
+                region=region,
+                nuclide=nuclide,
+            )
+        except InvalidInputError as err:
+            # Name the caller's fields (times[i]) rather than the canonical ones (times_s[i]).
+            field = err.field
+            for canonical, given in (
+                ("times_s", "times"),
+                ("activities_bq", "activities"),
+                ("uncertainties_bq", "uncertainties"),
+            ):
+                if field.startswith(canonical):
+                    field = given + field[len(canonical) :]
+            raise type(err)(field, err.value, err.expected, err.hint) from err
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> TimeActivityCurve:
