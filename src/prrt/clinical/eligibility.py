@@ -227,6 +227,11 @@ class EligibilityInput:
                 raise InvalidInputError(name, value, f"a number between {low:g} and {high:g}")
         if self.ecog is not None and self.ecog not in ECOG_TO_KARNOFSKY:
             raise InvalidInputError("ecog", self.ecog, "an ECOG performance status 0-5")
+        if self.lesions is not None:
+            ids = [lesion.lesion_id for lesion in self.lesions]
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise InvalidInputError("lesions", duplicates, "unique lesion ids")
         if self.ppq is not None and self.ppq not in ("positive", "negative"):
             raise InvalidInputError("ppq", self.ppq, "'positive' or 'negative'")
 
@@ -799,7 +804,7 @@ def _fdg_recommended(rules: _Rules, t: Threshold, inp: EligibilityInput, high: b
     ki = inp.ki67_percent
     if high is True or (ki is not None and t.fires(ki)):
         needed: bool | None = True
-    elif high is False and (ki is not None or inp.mitoses_per_2mm2 is not None):
+    elif high is False and ki is not None:
         needed = False
     else:
         needed = None
@@ -861,10 +866,13 @@ def _heterogeneity_rules(
         else:
             sig_status = Status.PASS
             sig_msg = f"no non-target lesion >= {t_sig.value:g} mm below score {score}"
+        sizes = {lesion.lesion_id: lesion.size_mm for lesion in inp.lesions}
         if expression.small_lesions:
             small_status = Status.FAIL
             small_msg = f"lesion(s) {', '.join(expression.small_lesions)} < {t_small.value:g} mm below score {score}"
-        elif expression.possibly_small_lesions:
+        elif expression.possibly_small_lesions or any(
+            sizes.get(lid) is None for lid in expression.possibly_significant_lesions
+        ):
             small_status, small_msg = Status.INDETERMINATE, "small lesion(s) without SSTR score"
         else:
             small_status, small_msg = (
@@ -1077,8 +1085,10 @@ def _history_rules(rules: _Rules, inp: EligibilityInput, profile: Profile) -> bo
             None if lar_undated else (lar_weeks if lar_weeks is not None else math.inf),
             label="weeks since long-acting SSA",
         )
-        short_weeks, short_undated = latest(therapies, frozenset({TherapyKind.SSA_SHORT_ACTING}))
-        short_days = None if short_weeks is None else _clean(short_weeks * _DAYS_PER_WEEK)
+        short = [t for t in therapies if t.kind is TherapyKind.SSA_SHORT_ACTING]
+        short_dates = [t.end_date for t in short if t.end_date is not None]
+        short_undated = len(short_dates) < len(short)
+        short_days = float((ref - max(short_dates)).days) if short_dates else None
         note = (
             "dates only: a dose the day before may be < 24 h before; check the time"
             if short_days == 1.0

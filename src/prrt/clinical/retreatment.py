@@ -40,14 +40,13 @@ __all__ = [
     "whole_months_between",
 ]
 
-#: Baseline eligibility rules re-checked before re-treatment (RETX-3: "all baseline labs again").
+#: Baseline laboratory exclusions re-checked before re-treatment (RETX-3: "all baseline labs again");
+#: the laboratory cautions (C-CRCL-30-49, C-SCR-GT150) stay in the outcomes and ask for MDT review.
 SAFETY_LAB_RULES: tuple[str, ...] = (
     "X-HB-LT8",
     "X-WBC-LT2",
     "X-PLT-LT75",
     "X-CRCL-LT30",
-    "C-CRCL-30-49",
-    "C-SCR-GT150",
     "X-BILI-GT3ULN",
     "X-ALB-LT30-PT-ABNORMAL",
 )
