@@ -371,3 +371,13 @@ def test_administered_assay_and_time_errors_exit_2(
     assert result.exit_code == 2, result.output
     assert f"{field}: got" in result.stderr
     assert fragment in result.stderr
+
+
+def test_nuclide_shows_fraction_left_after_round_times() -> None:
+    # Analytic: 2^(−7 d / 6.647 d) = 0.48182 (ICRP-107 half-life).
+    payload = _json("nuclide", "Lu-177")
+    week = next(r for r in payload["remaining_fraction"] if r["elapsed_s"] == 7 * 86400.0)
+    assert week["fraction"] == pytest.approx(2 ** (-7 / 6.647), rel=1e-12)
+    text = _run("nuclide", "Lu-177").stdout
+    assert "7 d 48.2 %" in text
+    assert "159.5 h" in text

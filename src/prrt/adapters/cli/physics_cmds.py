@@ -171,8 +171,35 @@ def _nuclide_payload(nuclide: Nuclide) -> dict[str, Any]:
             }
             for a in radiopharmaceuticals_with(nuclide)
         ],
+        "remaining_fraction": [
+            {"elapsed_s": t, "fraction": decay_factor(nuclide, t)}
+            for t in _remaining_times(nuclide.half_life_s)
+        ],
         "data_sources": list(nuclide.data_sources),
     }
+
+
+def _remaining_times(half_life_s: float) -> tuple[float, ...]:
+    """Round clinical times at which to show the fraction left (none for very short half-lives)."""
+    if half_life_s >= 86400.0:
+        return (86400.0, 7 * 86400.0, 14 * 86400.0, 28 * 86400.0)
+    if half_life_s >= 1800.0:
+        return (3600.0, 6 * 3600.0, 24 * 3600.0, 48 * 3600.0)
+    return ()
+
+
+def _fmt_round(seconds: float) -> str:
+    for size, unit in ((86400.0, "d"), (3600.0, "h")):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return _fmt_duration(seconds)
+
+
+def _fmt_half_life(seconds: float) -> str:
+    text = _fmt_duration(seconds)
+    if seconds >= 2 * 86400.0:
+        text += f" = {seconds / 3600.0:.4g} h"
+    return f"{text}  ({seconds:.6g} s)"
 
 
 def _render_nuclide(p: dict[str, Any]) -> None:
@@ -187,12 +214,20 @@ def _render_nuclide(p: dict[str, Any]) -> None:
         decays = "stable"
     header = Text.assemble(
         ("Half-life  ", "bold"),
-        f"{_fmt_duration(half_life)}  ({half_life:.6g} s)\n",
+        f"{_fmt_half_life(half_life)}\n",
         ("Decay      ", "bold"),
         f"{decays}\n",
         ("λ          ", "bold"),
         f"{p['decay_constant_per_s']:.5e} /s   mean life {_fmt_duration(p['mean_life_s'])}",
     )
+    if p["remaining_fraction"]:
+        left = "  ·  ".join(
+            f"{_fmt_round(r['elapsed_s'])} {r['fraction'] * 100:.3g} %"
+            for r in p["remaining_fraction"]
+        )
+        header.append("\n")
+        header.append("Left after ", style="bold")
+        header.append(left)
     console.print(
         Panel(header, title=f"[bold cyan]{p['nuclide']}[/]", title_align="left", expand=False)
     )
@@ -225,6 +260,14 @@ def _render_nuclide(p: dict[str, Any]) -> None:
             cells.append(_fmt_kev(chain[key]) if key in chain else "")
         energy.add_row(*cells, style="bold" if key == "total_mev" else None)
     console.print(energy)
+    if has_chain:
+        console.print(
+            Text(
+                "Whole chain: every daughter decays where the parent decayed (no redistribution), "
+                "weighted by its branching; dosimetry-reference.md §1.3.",
+                style="dim",
+            )
+        )
 
     if has_chain:
         ratios = p["equilibrium_activity_ratios"] or {}
