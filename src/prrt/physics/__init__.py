@@ -20,17 +20,21 @@ from prrt.physics.chain import ChainActivities, chain_activities, equilibrium_ac
 from prrt.physics.decay import activity_after, decay_correct, decay_factor, elapsed_for_factor
 from prrt.physics.nuclides import (
     DECAY_DATA_SET,
+    DEFAULT_DATA,
     ChainMember,
     ElectronComponents,
     EmissionEnergies,
     Nuclide,
+    NuclideData,
     canonical_nuclide_name,
     get_nuclide,
     supported_nuclides,
 )
 from prrt.physics.photons import (
+    DEFAULT_PHOTON_LINES,
     DoseRateConstant,
     PhotonLine,
+    PhotonLineTable,
     dose_rate_constant,
     photon_lines,
     point_source_air_kerma_rate_gy_per_s,
@@ -48,6 +52,8 @@ from prrt.physics.radiopharmaceuticals import (
 
 __all__ = [
     "DECAY_DATA_SET",
+    "DEFAULT_DATA",
+    "DEFAULT_PHOTON_LINES",
     "NONE_ESTABLISHED",
     "ActivityMeasurement",
     "AdministeredActivityResult",
@@ -57,7 +63,9 @@ __all__ = [
     "ElectronComponents",
     "EmissionEnergies",
     "Nuclide",
+    "NuclideData",
     "PhotonLine",
+    "PhotonLineTable",
     "Radiopharmaceutical",
     "ReceptorAction",
     "RegulatoryStatus",

@@ -6,12 +6,13 @@ import csv
 import io
 import json
 import math
+import os
 from importlib import resources
 from typing import Any
 
 from prrt.errors import DataSourceError
 
-__all__ = ["read_csv_rows", "read_json", "to_float"]
+__all__ = ["read_csv_file", "read_csv_rows", "read_json", "to_float"]
 
 
 def _text(filename: str) -> str:
@@ -28,6 +29,15 @@ def _text(filename: str) -> str:
 def read_csv_rows(filename: str) -> list[dict[str, str]]:
     """Return the rows of a packaged CSV table as dictionaries of strings."""
     return list(csv.DictReader(io.StringIO(_text(filename))))
+
+
+def read_csv_file(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Return the rows of a user-supplied CSV file (same layout as a packaged table)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+    except OSError as err:
+        raise DataSourceError(f"table {os.fspath(path)!r} could not be read: {err}") from err
 
 
 def read_json(filename: str) -> Any:

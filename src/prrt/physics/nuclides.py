@@ -23,24 +23,28 @@ J Open Source Softw 2022;7(71):3318. doi:10.21105/joss.03318
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 
 import radioactivedecay as rd
 
 from prrt.errors import DataSourceError, InvalidInputError
-from prrt.physics._tables import read_csv_rows, to_float
+from prrt.physics._tables import read_csv_file, read_csv_rows, to_float
 from prrt.units import J_PER_MEV
 
 __all__ = [
     "DECAY_DATA_SET",
+    "DEFAULT_DATA",
     "EMISSIONS_TABLE",
     "ChainMember",
     "ElectronComponents",
     "EmissionEnergies",
     "Nuclide",
+    "NuclideData",
     "canonical_nuclide_name",
     "get_nuclide",
     "supported_nuclides",
@@ -218,6 +222,9 @@ class Nuclide:
         return tuple(member.name for member in self.chain)
 
 
+#: Names of the packaged table, for error hints (read without parsing the energies).
+_PACKAGED_NAMES = tuple(r["nuclide"].strip() for r in read_csv_rows(EMISSIONS_TABLE))
+
 _NAME_PATTERN = re.compile(
     r"^\s*(?:(?P<mass1>\d{1,3})(?P<meta1>m\d?)?\s*-?\s*(?P<sym1>[A-Za-z]{1,2})"
     r"|(?P<sym2>[A-Za-z]{1,2})\s*-?\s*(?P<mass2>\d{1,3})(?P<meta2>m\d?)?)\s*$"
@@ -243,7 +250,10 @@ def canonical_nuclide_name(name: str) -> str:
     match = _NAME_PATTERN.match(name) if isinstance(name, str) else None
     if match is None:
         raise InvalidInputError(
-            "nuclide", name, "a nuclide name such as 'Lu-177' or '177Lu'", hint=_supported_hint()
+            "nuclide",
+            name,
+            "a nuclide name such as 'Lu-177' or '177Lu'",
+            hint="supported: " + ", ".join(_PACKAGED_NAMES),
         )
     symbol = match.group("sym1") or match.group("sym2")
     mass = match.group("mass1") or match.group("mass2")
@@ -251,33 +261,78 @@ def canonical_nuclide_name(name: str) -> str:
     return f"{symbol.capitalize()}-{int(mass)}{meta.lower()}"
 
 
-def _supported_hint() -> str:
-    return "supported: " + ", ".join(supported_nuclides())
+def _supported_hint(data: NuclideData | None = None) -> str:
+    return "supported: " + ", ".join(supported_nuclides(data or DEFAULT_DATA))
 
 
-@lru_cache(maxsize=1)
-def _emission_rows() -> Mapping[str, tuple[EmissionEnergies, ElectronComponents, str]]:
-    rows: dict[str, tuple[EmissionEnergies, ElectronComponents, str]] = {}
-    for row in read_csv_rows(EMISSIONS_TABLE):
-        name = row["nuclide"].strip()
-        energies = EmissionEnergies(
-            electron_mev=to_float(row, "electron_total_mev", table=EMISSIONS_TABLE),
-            photon_mev=to_float(row, "photon_total_mev", table=EMISSIONS_TABLE),
-            alpha_mev=to_float(row, "alpha_mev", table=EMISSIONS_TABLE),
-            alpha_recoil_mev=to_float(row, "alpha_recoil_mev", table=EMISSIONS_TABLE),
-        )
-        components = ElectronComponents(
-            beta_mev=to_float(row, "beta_mean_mev", table=EMISSIONS_TABLE),
-            conversion_electron_mev=to_float(row, "conversion_electron_mev", table=EMISSIONS_TABLE),
-            auger_mev=to_float(row, "auger_mev", table=EMISSIONS_TABLE),
-        )
-        if name in rows:
-            raise DataSourceError(f"{EMISSIONS_TABLE}: nuclide {name} is listed twice")
-        rows[name] = (energies, components, row["source"].strip())
-    return rows
+_EmissionRow = tuple[EmissionEnergies, ElectronComponents, str]
 
 
-def supported_nuclides() -> tuple[str, ...]:
+@dataclass(frozen=True, eq=False)
+class NuclideData:
+    """A table of mean energies emitted per decay, keyed by canonical nuclide name.
+
+    The packaged ICRP-107 table is :data:`DEFAULT_DATA`; another table with the
+    same columns (``nuclide, beta_mean_mev, conversion_electron_mev, auger_mev,
+    electron_total_mev, photon_total_mev, alpha_mev, alpha_recoil_mev, source``)
+    can be loaded with :meth:`from_csv` and passed as ``data=`` to
+    :func:`get_nuclide`. Half-lives and chains always come from radioactivedecay.
+
+    Examples
+    --------
+    >>> DEFAULT_DATA.name
+    'emissions_icrp107.csv'
+    >>> DEFAULT_DATA.nuclides[:2]
+    ('Lu-177', 'Y-90')
+    """
+
+    name: str
+    rows: Mapping[str, _EmissionRow]
+
+    @property
+    def nuclides(self) -> tuple[str, ...]:
+        """Canonical names in table order."""
+        return tuple(self.rows)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, str]], *, name: str) -> NuclideData:
+        """Build a table from CSV rows (strings), validating every value."""
+        parsed: dict[str, _EmissionRow] = {}
+        for row in rows:
+            raw = dict(row)
+            nuclide = canonical_nuclide_name(raw.get("nuclide", "").strip())
+            energies = EmissionEnergies(
+                electron_mev=to_float(raw, "electron_total_mev", table=name),
+                photon_mev=to_float(raw, "photon_total_mev", table=name),
+                alpha_mev=to_float(raw, "alpha_mev", table=name),
+                alpha_recoil_mev=to_float(raw, "alpha_recoil_mev", table=name),
+            )
+            components = ElectronComponents(
+                beta_mev=to_float(raw, "beta_mean_mev", table=name),
+                conversion_electron_mev=to_float(raw, "conversion_electron_mev", table=name),
+                auger_mev=to_float(raw, "auger_mev", table=name),
+            )
+            if nuclide in parsed:
+                raise DataSourceError(f"{name}: nuclide {nuclide} is listed twice")
+            source = (raw.get("source") or "").strip()
+            if not source:
+                raise DataSourceError(f"{name}: nuclide {nuclide} has no source")
+            parsed[nuclide] = (energies, components, source)
+        if not parsed:
+            raise DataSourceError(f"{name}: the emission table is empty")
+        return cls(name=name, rows=MappingProxyType(parsed))
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike[str]) -> NuclideData:
+        """Load an emission table from a CSV file with the packaged table's columns."""
+        return cls.from_rows(read_csv_file(path), name=os.fspath(path))
+
+
+#: The packaged ICRP-107 emission table.
+DEFAULT_DATA = NuclideData.from_rows(read_csv_rows(EMISSIONS_TABLE), name=EMISSIONS_TABLE)
+
+
+def supported_nuclides(data: NuclideData = DEFAULT_DATA) -> tuple[str, ...]:
     """Return the canonical names of the nuclides with emission data, in table order.
 
     Examples
@@ -287,7 +342,7 @@ def supported_nuclides() -> tuple[str, ...]:
     >>> len(supported_nuclides())
     17
     """
-    return tuple(_emission_rows())
+    return data.nuclides
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,9 +414,9 @@ def _chain_order(parent: str, members: set[str]) -> list[str]:
     return order
 
 
-@lru_cache(maxsize=64)
-def _build(name: str) -> Nuclide:
-    rows = _emission_rows()
+@lru_cache(maxsize=128)
+def _build(name: str, data: NuclideData) -> Nuclide:
+    rows = data.rows
     emissions, components, source = rows[name]
     record = _decay_record(name)
     chain, neglected = _walk_chain(name, rows)
@@ -386,13 +441,15 @@ def _build(name: str) -> Nuclide:
     )
 
 
-def get_nuclide(name: str | Nuclide) -> Nuclide:
+def get_nuclide(name: str | Nuclide, *, data: NuclideData = DEFAULT_DATA) -> Nuclide:
     """Return the :class:`Nuclide` for a name such as ``"Lu-177"``, ``"177Lu"`` or ``"lu177"``.
 
     Parameters
     ----------
     name
         Nuclide name in any common spelling (a :class:`Nuclide` is returned unchanged).
+    data
+        Emission table (default: the packaged ICRP-107 table).
 
     Returns
     -------
@@ -417,8 +474,8 @@ def get_nuclide(name: str | Nuclide) -> Nuclide:
     if isinstance(name, Nuclide):
         return name
     canonical = canonical_nuclide_name(name)
-    if canonical not in _emission_rows():
+    if canonical not in data.rows:
         raise InvalidInputError(
-            "nuclide", name, "one of the supported nuclides", hint=_supported_hint()
+            "nuclide", name, "one of the supported nuclides", hint=_supported_hint(data)
         )
-    return _build(canonical)
+    return _build(canonical, data)

@@ -16,19 +16,23 @@ at 1 mm from 1 Bq), ambient-dose-equivalent-rate constant in Sv·mm²/(Bq·s).
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from prrt.errors import DataSourceError, InvalidInputError
-from prrt.physics._tables import read_csv_rows, to_float
+from prrt.physics._tables import read_csv_file, read_csv_rows, to_float
 from prrt.physics.nuclides import Nuclide, get_nuclide
 from prrt.units import J_PER_MEV
 
 __all__ = [
+    "DEFAULT_PHOTON_LINES",
     "DOSE_RATE_CONSTANTS_TABLE",
     "PHOTON_LINES_TABLE",
     "DoseRateConstant",
     "PhotonLine",
+    "PhotonLineTable",
     "dose_rate_constant",
     "photon_lines",
     "point_source_air_kerma_rate_gy_per_s",
@@ -74,23 +78,59 @@ class PhotonLine:
         return self.yield_per_decay * self.energy_kev * 1e-3
 
 
-@lru_cache(maxsize=1)
-def _all_lines() -> tuple[PhotonLine, ...]:
-    lines = []
-    for row in read_csv_rows(PHOTON_LINES_TABLE):
-        lines.append(
-            PhotonLine(
-                nuclide=row["nuclide"].strip(),
-                energy_kev=to_float(row, "energy_kev", table=PHOTON_LINES_TABLE),
-                yield_per_decay=to_float(row, "yield_per_decay", table=PHOTON_LINES_TABLE),
-                use=row["use"].strip(),
-                source=row["source"].strip(),
+@dataclass(frozen=True, slots=True)
+class PhotonLineTable:
+    """A table of photon lines (one yield convention), e.g. ICRP-107 or ENSDF.
+
+    ``dosimetry-reference.md`` §1.4: the program takes yields from a single
+    configurable table; load another one with :meth:`from_csv` (columns
+    ``nuclide, energy_kev, yield_per_decay, use, source``) and pass it as
+    ``table=`` to :func:`photon_lines`.
+
+    Examples
+    --------
+    >>> DEFAULT_PHOTON_LINES.name
+    'photon_lines_icrp107.csv'
+    """
+
+    name: str
+    lines: tuple[PhotonLine, ...]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, str]], *, name: str) -> PhotonLineTable:
+        """Build a table from CSV rows (strings), validating every value."""
+        lines = []
+        for row in rows:
+            raw = dict(row)
+            line = PhotonLine(
+                nuclide=get_nuclide(raw.get("nuclide", "").strip()).name,
+                energy_kev=to_float(raw, "energy_kev", table=name),
+                yield_per_decay=to_float(raw, "yield_per_decay", table=name),
+                use=(raw.get("use") or "").strip(),
+                source=(raw.get("source") or "").strip(),
             )
-        )
-    return tuple(lines)
+            if not (line.energy_kev > 0.0 and line.yield_per_decay >= 0.0 and line.source):
+                raise DataSourceError(
+                    f"{name}: invalid line {raw} (energy > 0, yield ≥ 0, source required)"
+                )
+            lines.append(line)
+        return cls(name=name, lines=tuple(lines))
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike[str]) -> PhotonLineTable:
+        """Load a photon-line table from a CSV file with the packaged table's columns."""
+        return cls.from_rows(read_csv_file(path), name=os.fspath(path))
 
 
-def photon_lines(nuclide: Nuclide | str, *, min_yield: float = 0.0) -> tuple[PhotonLine, ...]:
+#: The packaged ICRP-107 photon-line table.
+DEFAULT_PHOTON_LINES = PhotonLineTable.from_rows(
+    read_csv_rows(PHOTON_LINES_TABLE), name=PHOTON_LINES_TABLE
+)
+
+
+def photon_lines(
+    nuclide: Nuclide | str, *, min_yield: float = 0.0, table: PhotonLineTable = DEFAULT_PHOTON_LINES
+) -> tuple[PhotonLine, ...]:
     """Return the tabulated main photon lines of ``nuclide``, highest yield first.
 
     Parameters
@@ -99,6 +139,8 @@ def photon_lines(nuclide: Nuclide | str, *, min_yield: float = 0.0) -> tuple[Pho
         Nuclide or its name.
     min_yield
         Keep lines with at least this yield per decay.
+    table
+        Photon-line table (default: ICRP-107, packaged).
 
     Returns
     -------
@@ -113,7 +155,7 @@ def photon_lines(nuclide: Nuclide | str, *, min_yield: float = 0.0) -> tuple[Pho
     name = get_nuclide(nuclide).name
     if not (math.isfinite(min_yield) and min_yield >= 0.0):
         raise InvalidInputError("min_yield", min_yield, "a yield per decay ≥ 0")
-    chosen = [p for p in _all_lines() if p.nuclide == name and p.yield_per_decay >= min_yield]
+    chosen = [p for p in table.lines if p.nuclide == name and p.yield_per_decay >= min_yield]
     return tuple(sorted(chosen, key=lambda p: -p.yield_per_decay))
 
 

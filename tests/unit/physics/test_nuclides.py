@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,49 @@ def test_data_sources_name_the_decay_data_set() -> None:
     sources = " ".join(get_nuclide("Lu-177").data_sources)
     assert "icrp107_ame2020_nubase2020" in sources
     assert "ICRP-107" in sources
+
+
+def test_injected_emission_table_replaces_energies_not_half_lives(tmp_path: Path) -> None:
+    from prrt.physics.nuclides import NuclideData
+
+    path = tmp_path / "alt.csv"
+    path.write_text(
+        "nuclide,beta_mean_mev,conversion_electron_mev,auger_mev,electron_total_mev,"
+        "photon_total_mev,alpha_mev,alpha_recoil_mev,source\n"
+        "177Lu,0.1333,0.0135,0.0011,0.1479,0.0351,0,0,test table\n",
+        encoding="utf-8",
+    )
+    data = NuclideData.from_csv(path)
+    lu = get_nuclide("Lu-177", data=data)
+    assert lu.emissions.electron_mev == 0.1479
+    assert lu.half_life_s == get_nuclide("Lu-177").half_life_s
+    assert "test table" in lu.data_sources
+    with pytest.raises(InvalidInputError, match="supported: Lu-177"):
+        get_nuclide("Y-90", data=data)
+
+
+def test_injected_emission_table_must_cover_the_chain(tmp_path: Path) -> None:
+    from prrt.errors import DataSourceError
+    from prrt.physics.nuclides import NuclideData
+
+    path = tmp_path / "partial.csv"
+    path.write_text(
+        "nuclide,beta_mean_mev,conversion_electron_mev,auger_mev,electron_total_mev,"
+        "photon_total_mev,alpha_mev,alpha_recoil_mev,source\n"
+        "Pb-212,0.1,0.07,0.005,0.17663,0.14503,0,0,test\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataSourceError, match="lacks Bi-212"):
+        get_nuclide("Pb-212", data=NuclideData.from_csv(path))
+
+
+def test_malformed_emission_table_is_a_data_source_error(tmp_path: Path) -> None:
+    from prrt.errors import DataSourceError
+    from prrt.physics.nuclides import NuclideData
+
+    path = tmp_path / "bad.csv"
+    path.write_text("nuclide,electron_total_mev\nLu-177,abc\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match="electron_total_mev"):
+        NuclideData.from_csv(path)
+    with pytest.raises(DataSourceError, match="could not be read"):
+        NuclideData.from_csv(tmp_path / "missing.csv")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from prrt.errors import InvalidInputError
@@ -69,3 +71,38 @@ def test_bad_input_names_the_field() -> None:
         dose_rate_constant("Y-90")
     with pytest.raises(InvalidInputError, match="min_yield"):
         photon_lines("Lu-177", min_yield=-1.0)
+
+
+def test_a_configurable_ensdf_yield_table_can_replace_icrp107(tmp_path: Path) -> None:
+    # dosimetry-reference.md §1.4: ENSDF (2023) 10.41 % at 208.366 keV and 6.23 % at 112.950 keV.
+    from prrt.physics.photons import PhotonLineTable
+
+    path = tmp_path / "ensdf.csv"
+    path.write_text(
+        "nuclide,energy_kev,yield_per_decay,use,source\n"
+        "Lu-177,208.366,0.1041,main,ENSDF 2023\n"
+        "Lu-177,112.950,0.0623,secondary,ENSDF 2023\n",
+        encoding="utf-8",
+    )
+    table = PhotonLineTable.from_csv(path)
+    lines = photon_lines("Lu-177", table=table)
+    assert [(p.energy_kev, p.yield_per_decay) for p in lines] == [
+        (208.366, 0.1041),
+        (112.95, 0.0623),
+    ]
+    # The two conventions differ by ~6 % at 208 keV (0.110 vs 0.1041), as §1.4 states.
+    assert photon_lines("Lu-177")[0].yield_per_decay / lines[
+        0
+    ].yield_per_decay - 1 == pytest.approx(0.057, abs=0.002)
+
+
+def test_photon_table_without_source_is_refused(tmp_path: Path) -> None:
+    from prrt.errors import DataSourceError
+    from prrt.physics.photons import PhotonLineTable
+
+    path = tmp_path / "nosource.csv"
+    path.write_text(
+        "nuclide,energy_kev,yield_per_decay,use,source\nLu-177,208.4,0.11,main,\n", encoding="utf-8"
+    )
+    with pytest.raises(DataSourceError, match="source required"):
+        PhotonLineTable.from_csv(path)
