@@ -41,6 +41,9 @@ class ArrayOps(Protocol):
     def errstate(self) -> Any:
         """Context manager that silences floating-point warnings of the library."""
 
+    def flatnonzero(self, mask: Any) -> Any:
+        """Indices of the true elements of a 1-D mask."""
+
 
 class NumpyOps:
     """NumPy implementation."""
@@ -80,6 +83,10 @@ class NumpyOps:
     def errstate(self) -> Any:
         """Silence overflow/invalid warnings: invalid voxels are detected and replaced."""
         return np.errstate(all="ignore")
+
+    def flatnonzero(self, mask: Any) -> Any:
+        """Indices of the true elements of a 1-D mask."""
+        return np.flatnonzero(mask)
 
 
 class TorchOps:
@@ -121,3 +128,7 @@ class TorchOps:
         import contextlib
 
         return contextlib.nullcontext()
+
+    def flatnonzero(self, mask: Any) -> Any:
+        """Indices of the true elements of a 1-D mask."""
+        return self._torch.nonzero(mask).flatten()

@@ -168,6 +168,10 @@ def _convolve_numpy(
     full = scipy.fft.irfftn(spectrum, s=fft_shape, workers=-1)
     out = np.zeros(tia.shape, dtype=np.float64)
     out[place] = full[keep]
+    if not np.any(np.less(sub, 0)):
+        # FFT round-off leaves values of order -1e-7·max where the dose is 0; a
+        # non-negative kernel and activity give a non-negative dose.
+        np.maximum(out, 0.0, out=out)
     return out
 
 
@@ -193,6 +197,8 @@ def _convolve_torch(
     full = torch.fft.irfftn(spectrum, s=fft_shape)
     out = torch.zeros(tuple(tia.shape), dtype=t_dtype, device=device)
     out[place] = full[keep]
+    if not bool((sub < 0).any()):
+        out.clamp_(min=0.0)
     return out
 
 

@@ -2,28 +2,30 @@
 
 Every voxel's time-activity curve (TAC) ``A_i`` at times ``t_i`` after the
 administration is integrated with the first method of this chain that succeeds
-(``dosimetry-reference.md`` §4.1 models; all voxels are processed at once, as
-arrays, on the CPU with NumPy or on a GPU with PyTorch):
+(models of ``dosimetry-reference.md`` §4.1; all voxels are processed at once,
+as arrays, on the CPU with NumPy or on a GPU with PyTorch; the fits are in
+:mod:`prrt.dosimetry.voxel._lm`):
 
-1. ``biexp`` — bi-exponential with uptake ``A(t) = A0·(exp(-λw t) - exp(-λu t))``
-   (the "mono with uptake" model of §4.1, a bi-exponential whose two amplitudes
-   are tied so that ``A(0) = 0``; three parameters, identifiable with 3–4 time
-   points as §4.2 requires), ``TIA = A0·(1/λw - 1/λu)``. Fitted by batched
-   Levenberg–Marquardt (least squares on the activity, each curve scaled to its
-   maximum) with ``λw = λphys + exp(r)`` and ``λu = λw + exp(q)``, so that the
-   biological clearance is never negative (§4.1 constraint) and uptake is
-   faster than washout; initialised from the log-linear tail fit below.
-2. ``mono`` — mono-exponential fitted (log-linear, weights ``A_i²``, which
+1. ``biexp`` (≥ 4 time points) — bi-exponential ``A1·exp(-λ1 t) + A2·exp(-λ2 t)``
+   with ``λ1 > λ2 ≥ λphys`` (A1 < 0 describes uptake), ``TIA = A1/λ1 + A2/λ2``.
+   Accepted when finite and positive, ``A2 > 0``, ``0 ≤ A(0) ≤ 3·max A_i`` and
+   the TIA is at most twice the trapezoid-with-physical-tail value.
+2. ``uptake`` (≥ 3 time points) — uptake–washout
+   ``A(t) = A0·(exp(-λw t) - exp(-λu t))``, ``TIA = A0·(1/λw - 1/λu)`` (the
+   "mono with uptake" model of §4.1); only for voxels where step 1 failed.
+3. ``mono`` — mono-exponential fitted (log-linear, weights ``A_i²``, which
    approximates least squares on the activity) to the points from the curve's
    maximum onwards; ``TIA = A0/λ`` when the maximum is the first point,
    otherwise the zero-start trapezoid up to the maximum plus the fitted tail.
-   Refused when ``λ < λphys`` (negative biological clearance).
-3. ``trapezoid`` — trapezoid over the measured points with a linear ramp from
+   Refused when ``λ < λphys`` (negative biological clearance, §4.1).
+4. ``trapezoid`` — trapezoid over the measured points with a linear ramp from
    ``A(0) = 0`` ("zero start") and the physical-decay tail ``A_last/λphys``
    (conservative; §4.1, TIA-05/06 conventions). Always defined.
 
 A voxel whose values are all ≤ 0 gets a TIA of 0 (method ``zero``). The number
-of voxels integrated by each method is part of the result.
+of voxels integrated by each method is part of the result. Every effective rate
+is kept ≥ ``λphys`` by the parameterisation, so a biological clearance is never
+negative.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import numpy.typing as npt
 
 from prrt._typing import BoolArray, FloatArray
 from prrt.dosimetry.voxel._array_ops import ArrayOps, NumpyOps, TorchOps
+from prrt.dosimetry.voxel._lm import biexponential_fit, uptake_washout_fit
 from prrt.dosimetry.voxel.backends import ComputeBackend, Device, import_torch, select_backend
 from prrt.errors import InvalidInputError
 
@@ -72,6 +75,7 @@ class TiaMethod(str, Enum):
     MONOEXPONENTIAL = "mono"
     TRAPEZOID = "trapezoid"
     OUTSIDE = "outside"
+    UPTAKE_WASHOUT = "uptake"
 
     @property
     def code(self) -> int:
@@ -85,6 +89,7 @@ _CODES = {
     TiaMethod.MONOEXPONENTIAL: 2,
     TiaMethod.TRAPEZOID: 3,
     TiaMethod.OUTSIDE: 4,
+    TiaMethod.UPTAKE_WASHOUT: 5,
 }
 
 
@@ -120,7 +125,7 @@ class VoxelTiaResult:
 
 
 def trapezoid_physical_tail(
-    activity_bq: npt.ArrayLike, *, times_s: Sequence[float], decay_constant_per_s: float
+    activity_bq: npt.ArrayLike, *, times_s: npt.ArrayLike, decay_constant_per_s: float
 ) -> FloatArray:
     """Zero-start trapezoid plus physical-decay tail, along the first axis.
 
@@ -162,22 +167,25 @@ def trapezoid_physical_tail(
     return np.asarray(total + values[-1] / lam, dtype=np.float64)
 
 
-def _check_times(times_s: Sequence[float]) -> FloatArray:
-    times = np.asarray([float(t) for t in times_s], dtype=np.float64)
+def _check_times(times_s: npt.ArrayLike) -> FloatArray:
+    try:
+        times = np.asarray(times_s, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidInputError("times_s", times_s, "times in s after the administration") from err
     if times.ndim != 1 or times.size < 2:
         raise InvalidInputError(
-            "times_s", list(times_s), "at least two time points after administration"
+            "times_s", times.tolist(), "at least two time points after administration"
         )
     if not np.all(np.isfinite(times)):
         raise InvalidInputError(
             "times_s",
-            list(times_s),
+            times.tolist(),
             "a time stamp for every time point",
             hint="a time point lacks its time",
         )
     if times[0] <= 0 or np.any(np.diff(times) <= 0):
         raise InvalidInputError(
-            "times_s", list(times_s), "strictly increasing times after the administration (> 0 s)"
+            "times_s", times.tolist(), "strictly increasing times after the administration (> 0 s)"
         )
     return times
 
@@ -208,11 +216,13 @@ def _fit_chunk(
     for v in y_raw[1:]:
         peak_value = ops.maximum(peak_value, v)
     positive = peak_value > 0
-    scale = ops.where(positive, peak_value, ops.full_like(peak_value, 1.0))
+    one = ops.full_like(peak_value, 1.0)
+    zero = 0.0 * peak_value
+    scale = ops.where(positive, peak_value, one)
     y = [v / scale for v in y_raw]
     yc = [ops.clamp(v, 0.0, None) for v in y]
 
-    # Zero-start cumulative trapezoid C_i and the physical tail (fallback 3).
+    # Zero-start cumulative trapezoid C_i and the physical tail (last fallback).
     cum = [0.5 * tau[0] * yc[0]]
     for i in range(1, n):
         cum.append(cum[-1] + 0.5 * (tau[i] - tau[i - 1]) * (yc[i - 1] + yc[i]))
@@ -228,163 +238,107 @@ def _fit_chunk(
         peak.append(is_peak)
         after.append(found)
 
-    # Mono-exponential tail: weighted log-linear least squares (fallback 2).
-    sw = swt = swtt = swl = swtl = count = 0.0 * y[0]
+    # Mono-exponential tail: weighted log-linear least squares.
+    sw = swt = swtt = swl = swtl = count = zero
     for i in range(n):
         use = after[i] & (y[i] > 0)
-        w = ops.where(use, y[i] * y[i], 0.0 * y[i])
-        logy = ops.log(ops.where(use, y[i], ops.full_like(y[i], 1.0)))
+        w = ops.where(use, y[i] * y[i], zero)
+        logy = ops.log(ops.where(use, y[i], one))
         sw = sw + w
         swt = swt + w * tau[i]
         swtt = swtt + w * (tau[i] * tau[i])
         swl = swl + w * logy
         swtl = swtl + w * (tau[i] * logy)
-        count = count + ops.where(use, ops.full_like(y[i], 1.0), 0.0 * y[i])
+        count = count + ops.where(use, one, zero)
     den = sw * swtt - swt * swt
-    den_safe = ops.where(den > 0, den, ops.full_like(den, 1.0))
-    slope = (sw * swtl - swt * swl) / den_safe
-    sw_safe = ops.where(sw > 0, sw, ops.full_like(sw, 1.0))
-    log_a0 = (swl - slope * swt) / sw_safe
+    slope = (sw * swtl - swt * swl) / ops.where(den > 0, den, one)
+    log_a0 = (swl - slope * swt) / ops.where(sw > 0, sw, one)
     k_mono = -slope
-    k_mono_safe = ops.where(k_mono > 0, k_mono, ops.full_like(k_mono, kp))
-    tau_peak = 0.0 * y[0]
-    cum_peak = 0.0 * y[0]
+    k_mono_safe = ops.where(k_mono > 0, k_mono, one * kp)
+    tau_peak = zero
+    cum_peak = zero
     for i in range(n):
-        tau_peak = tau_peak + ops.where(peak[i], ops.full_like(y[i], tau[i]), 0.0 * y[i])
-        cum_peak = cum_peak + ops.where(peak[i], cum[i], 0.0 * y[i])
+        tau_peak = tau_peak + ops.where(peak[i], one * tau[i], zero)
+        cum_peak = cum_peak + ops.where(peak[i], cum[i], zero)
     tail = ops.exp(ops.clamp(log_a0 - k_mono_safe * tau_peak, None, 80.0)) / k_mono_safe
     tia_mono = ops.where(
         peak[0], ops.exp(ops.clamp(log_a0, None, 80.0)) / k_mono_safe, cum_peak + tail
     )
     mono_ok = (
-        positive
-        & (count >= 2)
+        (count >= 2)
         & (den > 0)
         & (k_mono >= kp * (1.0 - 1e-4))
         & ops.isfinite(tia_mono)
         & (tia_mono > 0)
     )
 
-    code = ops.where(mono_ok, ops.full_like(y[0], 2.0), ops.full_like(y[0], 3.0))
-    tia = ops.where(mono_ok, tia_mono, tia_trap)
     if model is VoxelFitModel.TRAPEZOID:
-        code = ops.full_like(y[0], 3.0)
+        code = one * float(TiaMethod.TRAPEZOID.code)
         tia = tia_trap
-    elif model is VoxelFitModel.BIEXPONENTIAL and n >= 3:
-        tia_bi, bi_ok = _fit_uptake_washout(ops, y, tau, kp, k_mono, mono_ok, tau_peak, iterations)
-        bi_ok = bi_ok & positive
-        code = ops.where(bi_ok, ops.full_like(y[0], 1.0), code)
-        tia = ops.where(bi_ok, tia_bi, tia)
-    code = ops.where(positive, code, ops.full_like(y[0], 0.0))
-    tia = ops.where(positive, tia * scale, 0.0 * y[0])
+    else:
+        code = ops.where(mono_ok, one * float(TiaMethod.MONOEXPONENTIAL.code), one * 3.0)
+        tia = ops.where(mono_ok, tia_mono, tia_trap)
+    if model is VoxelFitModel.BIEXPONENTIAL and n >= 3:
+        # Slow rate from the last two points (≥ physical decay), fast term from the first point.
+        k_s0 = ops.log(ops.clamp(yc[-2], 1e-6, None) / ops.clamp(yc[-1], 1e-6, None))
+        k_s0 = ops.clamp(k_s0 / (tau[-1] - tau[-2]), kp * 1.01, None)
+        k_s0 = ops.where(ops.isfinite(k_s0), k_s0, one * (1.5 * kp))
+        fit_ok = zero > 1.0
+        if n >= 4:
+            a_s0 = ops.clamp(yc[-1], 1e-6, None) * ops.exp(ops.clamp(k_s0 * tau[-1], None, 60.0))
+            k_f0 = k_s0 + 1.0 / tau[0]
+            a_f0 = (y[0] - a_s0 * ops.exp(-k_s0 * tau[0])) * ops.exp(k_f0 * tau[0] - k_s0 * 0.0)
+            a_f0 = ops.where(ops.isfinite(a_f0), a_f0, zero)
+            tia_bi, a_zero, ssr = biexponential_fit(
+                ops, y, tau, kp, (a_f0, a_s0, ops.log(k_s0 - kp), ops.log(k_f0 - k_s0)), iterations
+            )
+            fit_ok = (
+                ops.isfinite(tia_bi)
+                & (tia_bi > 0)
+                & ops.isfinite(ssr)
+                & (a_zero >= -0.05)
+                & (a_zero <= 3.0)
+                & (tia_bi <= 2.0 * (tia_trap + tau[0]))
+            )
+            code = ops.where(fit_ok, one * float(TiaMethod.BIEXPONENTIAL.code), code)
+            tia = ops.where(fit_ok, tia_bi, tia)
+        # Uptake-washout only where the bi-exponential failed (compacted subset).
+        todo = ops.flatnonzero(~fit_ok & positive)
+        if int(todo.shape[0]) > 0:
+            ys = [v[todo] for v in y]
+            k_s0s = k_s0[todo]
+            k_u0 = k_s0s + 2.0 / ops.clamp(tau_peak[todo], tau[0], None)
+            shape0 = [ops.exp(-k_s0s * t) - ops.exp(-k_u0 * t) for t in tau]
+            syg = sgg = 0.0 * ys[0]
+            for i in range(n):
+                syg = syg + ys[i] * shape0[i]
+                sgg = sgg + shape0[i] * shape0[i]
+            a0 = ops.clamp(syg / ops.clamp(sgg, 1e-30, None), 1e-6, None)
+            tia_up, a_up, ssr_up = uptake_washout_fit(
+                ops, ys, tau, kp, (a0, ops.log(k_s0s - kp), ops.log(k_u0 - k_s0s)), iterations
+            )
+            up_ok = (
+                ops.isfinite(tia_up)
+                & (tia_up > 0)
+                & (a_up > 0)
+                & ops.isfinite(ssr_up)
+                & (tia_up <= 2.0 * (tia_trap[todo] + tau[0]))
+            )
+            code_sub = ops.where(
+                up_ok, 0.0 * tia_up + float(TiaMethod.UPTAKE_WASHOUT.code), code[todo]
+            )
+            tia_sub = ops.where(up_ok, tia_up, tia[todo])
+            code[todo] = code_sub
+            tia[todo] = tia_sub
+    code = ops.where(positive, code, zero)
+    tia = ops.where(positive, tia * scale, zero)
     return tia, code
-
-
-def _fit_uptake_washout(
-    ops: ArrayOps,
-    y: Sequence[Any],
-    tau: Sequence[float],
-    kp: float,
-    k_mono: Any,
-    mono_ok: Any,
-    tau_peak: Any,
-    iterations: int,
-) -> tuple[Any, Any]:
-    """Batched Levenberg–Marquardt for ``A·(exp(-kw τ) - exp(-ku τ))``.
-
-    Parameters ``(A, r, q)`` with ``kw = kp + exp(r)``, ``ku = kw + exp(q)``.
-    Returns the integral ``A·(1/kw - 1/ku)`` and the validity mask.
-    """
-    n = len(tau)
-    one = ops.full_like(y[0], 1.0)
-    kw0 = ops.where(mono_ok, ops.clamp(k_mono, kp * 1.001, None), one * (1.5 * kp))
-    tau_first = ops.clamp(tau_peak, tau[0], None)
-    r = ops.log(kw0 - kp)
-    q = ops.log(2.0 / tau_first)
-
-    def curves(r_: Any, q_: Any) -> tuple[Any, Any, list[Any], list[Any]]:
-        er = ops.exp(r_)
-        d = ops.exp(q_)
-        kw = kp + er
-        ku = kw + d
-        ew = [ops.exp(-kw * t) for t in tau]
-        eu = [ops.exp(-ku * t) for t in tau]
-        return er, d, ew, eu
-
-    er, d, ew, eu = curves(r, q)
-    g = [ew[i] - eu[i] for i in range(n)]
-    syg = sgg = 0.0 * y[0]
-    for i in range(n):
-        syg = syg + y[i] * g[i]
-        sgg = sgg + g[i] * g[i]
-    a = ops.clamp(syg / ops.clamp(sgg, 1e-30, None), 1e-12, None)
-    ssr = 0.0 * y[0]
-    for i in range(n):
-        res = y[i] - a * g[i]
-        ssr = ssr + res * res
-    mu = one * 1e-3
-    for _ in range(iterations):
-        h00 = h01 = h02 = h11 = h12 = h22 = b0 = b1 = b2 = 0.0 * y[0]
-        for i in range(n):
-            gi = ew[i] - eu[i]
-            res = y[i] - a * gi
-            j0 = gi
-            j1 = -(a * tau[i]) * gi * er
-            j2 = (a * tau[i]) * eu[i] * d
-            h00 = h00 + j0 * j0
-            h01 = h01 + j0 * j1
-            h02 = h02 + j0 * j2
-            h11 = h11 + j1 * j1
-            h12 = h12 + j1 * j2
-            h22 = h22 + j2 * j2
-            b0 = b0 + j0 * res
-            b1 = b1 + j1 * res
-            b2 = b2 + j2 * res
-        # Marquardt scaling of the diagonal; the small floor keeps the matrix regular.
-        m00 = h00 * (1.0 + mu) + 1e-12
-        m11 = h11 * (1.0 + mu) + 1e-12
-        m22 = h22 * (1.0 + mu) + 1e-12
-        c00 = m11 * m22 - h12 * h12
-        c01 = h02 * h12 - h01 * m22
-        c02 = h01 * h12 - h02 * m11
-        c11 = m00 * m22 - h02 * h02
-        c12 = h01 * h02 - m00 * h12
-        c22 = m00 * m11 - h01 * h01
-        det = m00 * c00 + h01 * c01 + h02 * c02
-        det_safe = ops.where(det != 0, det, one)
-        da = (c00 * b0 + c01 * b1 + c02 * b2) / det_safe
-        dr = (c01 * b0 + c11 * b1 + c12 * b2) / det_safe
-        dq = (c02 * b0 + c12 * b1 + c22 * b2) / det_safe
-        a_new = ops.clamp(a + da, 1e-12, None)
-        r_new = ops.clamp(r + dr, -30.0, 8.0)
-        q_new = ops.clamp(q + dq, -30.0, 8.0)
-        er_new, d_new, ew_new, eu_new = curves(r_new, q_new)
-        ssr_new = 0.0 * y[0]
-        for i in range(n):
-            res = y[i] - a_new * (ew_new[i] - eu_new[i])
-            ssr_new = ssr_new + res * res
-        accept = (ssr_new < ssr) & ops.isfinite(ssr_new) & (det != 0)
-        a = ops.where(accept, a_new, a)
-        r = ops.where(accept, r_new, r)
-        q = ops.where(accept, q_new, q)
-        ssr = ops.where(accept, ssr_new, ssr)
-        er = ops.where(accept, er_new, er)
-        d = ops.where(accept, d_new, d)
-        ew = [ops.where(accept, ew_new[i], ew[i]) for i in range(n)]
-        eu = [ops.where(accept, eu_new[i], eu[i]) for i in range(n)]
-        mu = ops.where(accept, mu * 0.3, mu * 10.0)
-        mu = ops.clamp(mu, 1e-9, 1e9)
-    kw = kp + er
-    ku = kw + d
-    tia = a * d / (kw * ku)
-    ok = ops.isfinite(tia) & (tia > 0) & ops.isfinite(ssr)
-    return tia, ok
 
 
 def fit_tia_curves(
     curves: Any,
     *,
-    times_s: Sequence[float],
+    times_s: npt.ArrayLike,
     decay_constant_per_s: float,
     model: VoxelFitModel | str = VoxelFitModel.BIEXPONENTIAL,
     iterations: int = 20,
@@ -500,7 +454,7 @@ def _run_backend(
 def fit_voxel_tia(
     activity_bq: npt.ArrayLike | Sequence[npt.ArrayLike],
     *,
-    times_s: Sequence[float],
+    times_s: npt.ArrayLike,
     decay_constant_per_s: float,
     model: VoxelFitModel | str = VoxelFitModel.BIEXPONENTIAL,
     mask: BoolArray | None = None,

@@ -1,0 +1,715 @@
+"""Voxel dosimetry pipeline: activity maps at several times → TIA map → dose map → VOI statistics.
+
+Steps (``dosimetry-reference.md`` §3 and §4; ``docs/dosimetry-voxel.md``):
+
+1. **Time-integrated activity** (:func:`compute_voxel_tia`), one of
+
+   * ``fit`` — every voxel's TAC is integrated by the vectorised chain of
+     :mod:`prrt.dosimetry.voxel.tia` (bi-exponential → uptake–washout →
+     mono-exponential → trapezoid with physical tail), counting each method;
+   * ``hybrid`` — each region's TAC (sum of the activity in its mask at each
+     time) is fitted by the same chain, and its TIA is spread over the region's
+     voxels in proportion to the voxel's summed activity over all time points
+     ("organ TAC shape × voxel map"); voxels in no mask form one more region.
+
+   With ``psf_fwhm_mm`` the region totals are corrected for partial-volume
+   spill-in and spill-out by the geometric transfer matrix
+   (:mod:`prrt.dosimetry.voxel.recovery`): for ``hybrid`` the region TACs are
+   corrected at each time point before the fit; for ``fit`` the voxel TIA map is
+   rescaled region by region so that each region's total equals its corrected
+   total. The recovery coefficients are part of the result.
+2. **Absorbed dose** (:func:`compute_voxel_dose`) by dose-voxel-kernel
+   convolution (kernel from :func:`prrt.dosimetry.voxel.kernels.voxel_kernel`
+   at the image's voxel size) or by local energy deposition of the
+   non-penetrating energy per decay (electrons, alphas and recoils; §3.4);
+   with a density map, ``ρ_kernel / ρ`` rescaling (§3.5), with tissue below
+   0.1 g/mL set to 0.
+3. **VOI statistics** — mean, min, max, D2, D50, D98 per organ and lesion
+   (:mod:`prrt.dosimetry.voxel.dvh`).
+
+Each step appends a provenance :class:`~prrt.provenance.Step` to the history of
+the volume it produces.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from prrt._typing import FloatArray
+from prrt.dosimetry.voxel.backends import Device, select_backend
+from prrt.dosimetry.voxel.convolution import convolve_kernel
+from prrt.dosimetry.voxel.density import (
+    DEFAULT_MIN_DENSITY_G_PER_ML,
+    density_correct,
+    tissue_mask,
+)
+from prrt.dosimetry.voxel.dvh import VoiStatistics, voi_statistics
+from prrt.dosimetry.voxel.kernels import EmissionSet, VoxelKernel, voxel_kernel
+from prrt.dosimetry.voxel.led import local_energy_deposition
+from prrt.dosimetry.voxel.recovery import (
+    TransferMatrix,
+    geometric_transfer_matrix,
+    partition,
+)
+from prrt.dosimetry.voxel.tia import (
+    TiaMethod,
+    VoxelFitModel,
+    fit_tia_curves,
+    fit_voxel_tia,
+)
+from prrt.errors import GeometryMismatchError, InvalidInputError
+from prrt.imaging.volume import Volume, VoxelQuantity, check_same_geometry
+from prrt.physics import get_nuclide
+from prrt.provenance import Step
+from prrt.units import J_PER_MEV, seconds_between
+
+__all__ = [
+    "DoseMethod",
+    "TiaApproach",
+    "VoxelDoseResult",
+    "VoxelTiaMap",
+    "compute_voxel_dose",
+    "compute_voxel_tia",
+    "voxel_dosimetry",
+]
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str], None]
+_REGION_FIT_ITERATIONS = 200
+#: Soft tissue, as the kernels (§3.6.1), when LED has no density map.
+_DEFAULT_LED_DENSITY = 1.04
+
+
+class TiaApproach(str, Enum):
+    """How the voxel TIA map is obtained."""
+
+    FIT = "fit"
+    HYBRID = "hybrid"
+
+
+class DoseMethod(str, Enum):
+    """How the TIA map becomes absorbed dose."""
+
+    CONVOLUTION = "convolution"
+    LED = "led"
+
+
+@dataclass(frozen=True)
+class VoxelTiaMap:
+    """A voxel time-integrated activity map and how it was made.
+
+    Attributes
+    ----------
+    tia
+        TIA per voxel (quantity ``tia_bq_s``), with its provenance.
+    approach
+        ``fit`` or ``hybrid``.
+    model
+        First model of the fit chain.
+    method_counts
+        Voxels per integration method (for ``hybrid``: voxels per method of their region).
+    region_methods
+        Method of each region's TAC (``hybrid``); empty for ``fit``.
+    region_tia_bq_s
+        TIA of each disjoint region after any recovery correction, Bq·s.
+    recovery_coefficients
+        Diagonal of the transfer matrix per region (``None`` without PSF correction).
+    psf_fwhm_mm
+        PSF FWHM used for the recovery correction, mm (``None``: none).
+    times_s
+        Times of the maps after the administration, s.
+    backend
+        Compute backend label.
+    """
+
+    tia: Volume
+    approach: TiaApproach
+    model: VoxelFitModel
+    method_counts: Mapping[str, int]
+    region_methods: Mapping[str, str]
+    region_tia_bq_s: Mapping[str, float]
+    recovery_coefficients: Mapping[str, float] | None
+    psf_fwhm_mm: float | None
+    times_s: tuple[float, ...]
+    backend: str
+
+
+@dataclass(frozen=True)
+class VoxelDoseResult:
+    """Voxel absorbed dose and its statistics per organ and lesion.
+
+    Attributes
+    ----------
+    dose
+        Absorbed dose per voxel (quantity ``dose_gy``), with its provenance.
+    tia
+        The TIA map it came from.
+    nuclide
+        Canonical nuclide name.
+    dose_method
+        ``convolution`` or ``led``.
+    regions
+        :class:`~prrt.dosimetry.voxel.dvh.VoiStatistics` per mask, in the order given.
+    kernel
+        Kernel provenance (``None`` for local deposition).
+    energy_per_decay_j
+        Energy per decay deposited locally (LED) or represented by the kernel, J.
+    density_corrected
+        Whether ``ρ_kernel/ρ`` rescaling was applied.
+    voxels_outside_tissue
+        Voxels below the tissue density threshold (dose set to 0).
+    tia_map
+        How the TIA map was made (``None`` when a TIA volume was given directly).
+    backend
+        Compute backend label of the convolution.
+    """
+
+    dose: Volume
+    tia: Volume
+    nuclide: str
+    dose_method: DoseMethod
+    regions: tuple[VoiStatistics, ...]
+    kernel: Mapping[str, Any] | None
+    energy_per_decay_j: float
+    density_corrected: bool
+    voxels_outside_tissue: int
+    tia_map: VoxelTiaMap | None = None
+    backend: str = "numpy-cpu"
+    warnings: tuple[str, ...] = field(default=())
+
+    def region(self, name: str) -> VoiStatistics:
+        """Statistics of the VOI called ``name``."""
+        for stats in self.regions:
+            if stats.name == name:
+                return stats
+        raise InvalidInputError("region", name, "one of " + ", ".join(s.name for s in self.regions))
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serialisable summary of organ and lesion doses (keys carry units)."""
+        tia_map = self.tia_map
+        return {
+            "nuclide": self.nuclide,
+            "dose_method": self.dose_method.value,
+            "tia_method": tia_map.approach.value if tia_map else None,
+            "fit_model": tia_map.model.value if tia_map else None,
+            "tia_method_counts": dict(tia_map.method_counts) if tia_map else None,
+            "region_tac_methods": dict(tia_map.region_methods) if tia_map else None,
+            "psf_fwhm_mm": tia_map.psf_fwhm_mm if tia_map else None,
+            "recovery_coefficients": (
+                dict(tia_map.recovery_coefficients)
+                if tia_map and tia_map.recovery_coefficients
+                else None
+            ),
+            "times_s": list(tia_map.times_s) if tia_map else None,
+            "backend": self.backend,
+            "grid": {
+                "shape": list(self.dose.shape),
+                "spacing_mm": list(self.dose.spacing_mm),
+                "voxel_volume_ml": self.dose.voxel_volume_ml,
+            },
+            "total_tia_bq_s": float(self.tia.array.sum()),
+            "max_dose_gy": float(self.dose.array.max()),
+            "energy_per_decay_j": self.energy_per_decay_j,
+            "density_corrected": self.density_corrected,
+            "voxels_outside_tissue": self.voxels_outside_tissue,
+            "kernel": dict(self.kernel) if self.kernel else None,
+            "regions": [s.to_dict() for s in self.regions],
+            "warnings": list(self.warnings),
+        }
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def _parse_enum(enum: type[Enum], value: Any, field_name: str) -> Any:
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(str(value).strip().lower())
+    except ValueError as err:
+        allowed = ", ".join(repr(m.value) for m in enum)
+        raise InvalidInputError(field_name, value, f"one of {allowed}") from err
+
+
+def _check_masks(masks: Mapping[str, Volume] | None, reference: Volume) -> list[tuple[str, Volume]]:
+    checked: list[tuple[str, Volume]] = []
+    for name, mask in (masks or {}).items():
+        label = f"masks[{name}]"
+        if not isinstance(mask, Volume) or mask.quantity is not VoxelQuantity.MASK:
+            got = mask.quantity.value if isinstance(mask, Volume) else type(mask).__name__
+            raise InvalidInputError(label, got, "a Volume of quantity 'mask'")
+        if not mask.geometry_equal(reference):
+            raise GeometryMismatchError(
+                label,
+                mask.describe_geometry(),
+                f"a mask on the grid of the activity maps: {reference.describe_geometry()}",
+                hint="the mask lies (partly) outside the image grid; resample it onto the SPECT grid",
+            )
+        if not np.any(mask.array):
+            raise InvalidInputError(
+                label, "an empty VOI (0 voxels)", "a VOI with at least one voxel"
+            )
+        checked.append((name, mask))
+    return checked
+
+
+def _activity_stack(
+    activity_maps: Sequence[Volume], injection_time: datetime
+) -> tuple[list[Volume], FloatArray, npt.NDArray[np.float32]]:
+    if not isinstance(injection_time, datetime) or injection_time.tzinfo is None:
+        raise InvalidInputError(
+            "injection_time", injection_time, "a time-zone aware datetime of the administration"
+        )
+    maps = list(activity_maps)
+    if len(maps) < 2:
+        raise InvalidInputError(
+            "activity_maps", f"{len(maps)} map(s)", "activity maps at two or more time points"
+        )
+    times: list[float] = []
+    for i, vol in enumerate(maps):
+        if not isinstance(vol, Volume):
+            raise InvalidInputError(f"activity_maps[{i}]", type(vol).__name__, "a prrt Volume")
+        if vol.quantity not in (
+            VoxelQuantity.ACTIVITY_BQ,
+            VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML,
+        ):
+            raise InvalidInputError(
+                f"activity_maps[{i}]",
+                vol.quantity.value,
+                "an activity map (activity_bq or activity_concentration_bq_per_ml)",
+                hint="calibrate counts to activity first (prrt.imaging.quantification)",
+            )
+        if vol.acquisition_time is None:
+            raise InvalidInputError(
+                f"activity_maps[{i}].acquisition_time",
+                None,
+                "the acquisition time of every activity map",
+                hint="a time point lacks its time stamp",
+            )
+        times.append(seconds_between(injection_time, vol.acquisition_time))
+    check_same_geometry(*maps, names=[f"activity_maps[{i}]" for i in range(len(maps))])
+    order = np.argsort(times, kind="stable")
+    maps = [maps[i] for i in order]
+    times_s = np.asarray([times[i] for i in order], dtype=np.float64)
+    if times_s[0] <= 0:
+        raise InvalidInputError(
+            "activity_maps.acquisition_time",
+            f"{times_s[0]:g} s after the administration",
+            "acquisitions after the injection time",
+        )
+    if np.any(np.diff(times_s) <= 0):
+        raise InvalidInputError(
+            "activity_maps.acquisition_time",
+            "two maps at the same time",
+            "distinct acquisition times",
+        )
+    stack = np.empty((len(maps), *maps[0].shape), dtype=np.float32)
+    for i, vol in enumerate(maps):
+        values = np.asarray(vol.array, dtype=np.float64)
+        if vol.quantity is VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML:
+            values = values * vol.voxel_volume_ml
+        if not np.all(np.isfinite(values)):
+            raise InvalidInputError(
+                f"activity_maps[{i}]", "NaN or infinite values", "finite activities in every voxel"
+            )
+        stack[i] = values
+    return maps, times_s, stack
+
+
+# ----------------------------------------------------------------------------- TIA
+
+
+def compute_voxel_tia(
+    activity_maps: Sequence[Volume],
+    *,
+    injection_time: datetime,
+    nuclide: str,
+    masks: Mapping[str, Volume] | None = None,
+    approach: TiaApproach | str = TiaApproach.FIT,
+    model: VoxelFitModel | str = VoxelFitModel.BIEXPONENTIAL,
+    psf_fwhm_mm: float | None = None,
+    device: Device | str | None = None,
+    iterations: int = 20,
+) -> VoxelTiaMap:
+    """Voxel time-integrated activity from co-registered activity maps.
+
+    Parameters
+    ----------
+    activity_maps
+        Activity (Bq per voxel, or Bq/mL) at two or more times, on one grid,
+        each with its ``acquisition_time``.
+    injection_time
+        Time-zone aware time of the administration.
+    nuclide
+        Radionuclide, e.g. ``"Lu-177"`` (physical decay constant for the tail).
+    masks
+        Organ and lesion masks on the same grid (needed for ``hybrid`` and the
+        recovery correction).
+    approach
+        ``"fit"`` (voxel-wise) or ``"hybrid"`` (region TAC × voxel map).
+    model
+        First model of the fit chain: ``"biexp"``, ``"mono"`` or ``"trapezoid"``.
+    psf_fwhm_mm
+        FWHM of the SPECT resolution, mm, for the GTM recovery correction;
+        ``None`` for none.
+    device
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"torch-cpu"`` (``None``: ``PRRT_DEVICE``).
+    iterations
+        Levenberg–Marquardt iterations of the voxel fits.
+
+    Returns
+    -------
+    VoxelTiaMap
+
+    Raises
+    ------
+    InvalidInputError
+        Fewer than two maps, a map without acquisition time, maps before the
+        injection or at the same time, NaN values, a mask that is empty, not a
+        mask or on another grid (:class:`~prrt.errors.GeometryMismatchError`),
+        ``hybrid`` without masks.
+    """
+    tia_approach: TiaApproach = _parse_enum(TiaApproach, approach, "approach")
+    fit_model: VoxelFitModel = _parse_enum(VoxelFitModel, model, "model")
+    maps, times_s, stack = _activity_stack(activity_maps, injection_time)
+    reference = maps[0]
+    checked = _check_masks(masks, reference)
+    lam = get_nuclide(nuclide).decay_constant_per_s
+    if psf_fwhm_mm is not None and (not np.isfinite(psf_fwhm_mm) or psf_fwhm_mm <= 0):
+        raise InvalidInputError(
+            "psf_fwhm_mm", psf_fwhm_mm, "a positive SPECT resolution (FWHM) in mm"
+        )
+    if tia_approach is TiaApproach.HYBRID and not checked:
+        raise InvalidInputError("masks", None, "organ/lesion masks for the hybrid method")
+    if psf_fwhm_mm is not None and not checked:
+        raise InvalidInputError("masks", None, "organ/lesion masks for the recovery correction")
+    regions = partition([(n, m.array) for n, m in checked], reference.shape) if checked else []
+    transfer: TransferMatrix | None = None
+    if psf_fwhm_mm is not None:
+        transfer = geometric_transfer_matrix(
+            regions, spacing_mm=reference.spacing_mm, psf_fwhm_mm=psf_fwhm_mm
+        )
+    backend = select_backend(device).label
+    region_methods: dict[str, str] = {}
+    if tia_approach is TiaApproach.FIT:
+        result = fit_voxel_tia(
+            stack,
+            times_s=times_s,
+            decay_constant_per_s=lam,
+            model=fit_model,
+            device=device,
+            iterations=iterations,
+        )
+        tia = result.tia_bq_s
+        counts = dict(result.method_counts)
+        backend = result.backend
+        if transfer is not None:
+            observed = np.array([tia[m].sum() for _, m in regions])
+            corrected = np.clip(transfer.correct(observed), 0.0, None)
+            tia = tia.copy()
+            for (_, m), obs, cor in zip(regions, observed, corrected, strict=True):
+                tia[m] *= cor / obs if obs > 0 else 0.0
+    else:
+        tac = np.array(
+            [[float(stack[t][m].sum()) for t in range(len(times_s))] for _, m in regions]
+        )
+        if transfer is not None:
+            tac = np.clip(transfer.correct(tac), 0.0, None)
+        region_tia, codes = fit_tia_curves(
+            tac.T.copy(),
+            times_s=times_s,
+            decay_constant_per_s=lam,
+            model=fit_model,
+            iterations=_REGION_FIT_ITERATIONS,
+        )
+        weights = np.clip(stack, 0.0, None).sum(axis=0, dtype=np.float64)
+        tia = np.zeros(reference.shape, dtype=np.float64)
+        code_names = {m.code: m.value for m in TiaMethod}
+        counts = {m.value: 0 for m in TiaMethod}
+        for (name, m), value, code in zip(regions, region_tia, codes, strict=True):
+            w = weights[m]
+            total = w.sum()
+            tia[m] = value * (w / total if total > 0 else np.full(w.shape, 1.0 / w.size))
+            method = code_names[int(code)]
+            region_methods[name] = method
+            counts[method] += int(m.sum())
+    region_tia = {name: float(tia[m].sum()) for name, m in regions}
+    step = Step(
+        name="voxel_tia",
+        method=(
+            "voxel-wise fit chain biexp→uptake→mono→trapezoid+physical tail"
+            if tia_approach is TiaApproach.FIT
+            else "hybrid: region TAC fit × voxel map (sum over time points)"
+        ),
+        parameters={
+            "approach": tia_approach.value,
+            "model": fit_model.value,
+            "times_s": [float(t) for t in times_s],
+            "decay_constant_per_s": lam,
+            "psf_fwhm_mm": psf_fwhm_mm,
+            "recovery": "geometric transfer matrix (Rousset 1998)" if transfer else None,
+            "method_counts": counts,
+            "backend": backend,
+        },
+        data_sources=("dosimetry-reference.md §4.1",),
+    )
+    tia_volume = reference.with_array(
+        tia, quantity=VoxelQuantity.TIA_BQ_S, step=step, acquisition_time=injection_time
+    )
+    return VoxelTiaMap(
+        tia=tia_volume,
+        approach=tia_approach,
+        model=fit_model,
+        method_counts=counts,
+        region_methods=region_methods,
+        region_tia_bq_s=region_tia,
+        recovery_coefficients=transfer.recovery_coefficients if transfer else None,
+        psf_fwhm_mm=psf_fwhm_mm,
+        times_s=tuple(float(t) for t in times_s),
+        backend=backend,
+    )
+
+
+# ----------------------------------------------------------------------------- dose
+
+
+def _kernel_for(
+    tia: Volume,
+    nuclide: str,
+    kernel: VoxelKernel | None,
+    emission_set: EmissionSet | str,
+    half_width_voxels: int,
+) -> VoxelKernel:
+    if kernel is None:
+        return voxel_kernel(
+            nuclide=nuclide,
+            spacing_mm=tia.spacing_mm,
+            half_width_voxels=half_width_voxels,
+            emission_set=_parse_enum(EmissionSet, emission_set, "emission_set"),
+        )
+    if not np.allclose(kernel.spacing_mm, tia.spacing_mm, rtol=0.0, atol=1e-3):
+        raise GeometryMismatchError(
+            "kernel.spacing_mm",
+            list(kernel.spacing_mm),
+            f"the voxel size of the TIA map {list(tia.spacing_mm)} mm",
+            hint="build the kernel at the image voxel size (§3.1: never interpolate kernel values)",
+        )
+    if get_nuclide(kernel.nuclide).name != get_nuclide(nuclide).name:
+        raise InvalidInputError("kernel.nuclide", kernel.nuclide, f"a kernel of {nuclide}")
+    return kernel
+
+
+def compute_voxel_dose(
+    tia: Volume | VoxelTiaMap,
+    *,
+    nuclide: str,
+    masks: Mapping[str, Volume] | None = None,
+    density: Volume | None = None,
+    dose_method: DoseMethod | str = DoseMethod.CONVOLUTION,
+    kernel: VoxelKernel | None = None,
+    emission_set: EmissionSet | str = EmissionSet.COMPLETE,
+    kernel_half_width_voxels: int = 5,
+    min_density_g_per_ml: float = DEFAULT_MIN_DENSITY_G_PER_ML,
+    device: Device | str | None = None,
+) -> VoxelDoseResult:
+    """Absorbed dose map and per-VOI statistics from a TIA map.
+
+    Parameters
+    ----------
+    tia
+        TIA map (quantity ``tia_bq_s``) or the result of :func:`compute_voxel_tia`.
+    nuclide
+        Radionuclide of the kernel / energy per decay.
+    masks
+        Organ and lesion masks on the same grid, for the statistics.
+    density
+        Mass density map (``density_g_per_ml``) on the same grid; enables the
+        ``ρ_kernel/ρ`` correction (convolution) or per-voxel masses (LED).
+    dose_method
+        ``"convolution"`` (default) or ``"led"``.
+    kernel
+        A kernel at the image voxel size; built with
+        :func:`~prrt.dosimetry.voxel.kernels.voxel_kernel` when omitted.
+    emission_set
+        Emissions of the built kernel: ``"complete"`` or ``"betas+photons"`` (§3.6.8).
+    kernel_half_width_voxels
+        Half-width of the built kernel (11³ by default).
+    min_density_g_per_ml
+        Voxels below this density hold no tissue: dose 0 there.
+    device
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"torch-cpu"`` for the convolution.
+
+    Returns
+    -------
+    VoxelDoseResult
+
+    Raises
+    ------
+    InvalidInputError
+        A TIA volume of another quantity, masks or density on another grid
+        (:class:`~prrt.errors.GeometryMismatchError`), an empty VOI, a kernel of
+        another voxel size or nuclide.
+    """
+    tia_map = tia if isinstance(tia, VoxelTiaMap) else None
+    tia_volume = tia.tia if isinstance(tia, VoxelTiaMap) else tia
+    if not isinstance(tia_volume, Volume) or tia_volume.quantity is not VoxelQuantity.TIA_BQ_S:
+        got = (
+            tia_volume.quantity.value
+            if isinstance(tia_volume, Volume)
+            else type(tia_volume).__name__
+        )
+        raise InvalidInputError("tia", got, "a Volume of quantity 'tia_bq_s'")
+    method: DoseMethod = _parse_enum(DoseMethod, dose_method, "dose_method")
+    checked = _check_masks(masks, tia_volume)
+    density_map: FloatArray | None = None
+    if density is not None:
+        if density.quantity is not VoxelQuantity.DENSITY_G_PER_ML:
+            raise InvalidInputError("density", density.quantity.value, "a density_g_per_ml volume")
+        check_same_geometry(tia_volume, density, names=("tia", "density"))
+        density_map = np.asarray(density.array, dtype=np.float64)
+    nuc = get_nuclide(nuclide)
+    values = np.asarray(tia_volume.array, dtype=np.float64)
+    kernel_info: dict[str, Any] | None = None
+    backend = "numpy-cpu"
+    outside = 0
+    warnings: list[str] = []
+    if method is DoseMethod.CONVOLUTION:
+        used = _kernel_for(tia_volume, nuc.name, kernel, emission_set, kernel_half_width_voxels)
+        backend = select_backend(device).label
+        dose = convolve_kernel(values, used.values_gy_per_bq_s, device=device)
+        kernel_info = dict(used.provenance())
+        energy_j = used.energy_per_decay_j
+        if density_map is not None:
+            dose = density_correct(
+                dose,
+                density_g_per_ml=density_map,
+                kernel_density_g_per_ml=used.density_g_per_ml,
+                min_density_g_per_ml=min_density_g_per_ml,
+            )
+        parameters: dict[str, Any] = {"kernel": kernel_info, "backend": backend}
+        description = "dose-voxel-kernel convolution (MIRD Pamphlet 17), zero-padded real FFT"
+    else:
+        energy_j = nuc.chain_emissions.non_penetrating_mev * J_PER_MEV
+        rho: float | FloatArray = density_map if density_map is not None else _DEFAULT_LED_DENSITY
+        dose = local_energy_deposition(
+            values,
+            energy_per_decay_j=energy_j,
+            voxel_volume_ml=tia_volume.voxel_volume_ml,
+            density_g_per_ml=rho,
+            min_density_g_per_ml=min_density_g_per_ml,
+        )
+        parameters = {
+            "energy_per_decay_j": energy_j,
+            "density_g_per_ml": "map" if density_map is not None else _DEFAULT_LED_DENSITY,
+        }
+        description = "local energy deposition of electrons, alphas and recoils (§3.4)"
+    if density_map is not None:
+        not_tissue = ~tissue_mask(density_map, min_density_g_per_ml=min_density_g_per_ml)
+        outside = int(np.count_nonzero(not_tissue))
+        lost = float(values[not_tissue].sum())
+        if lost > 0:
+            share = lost / max(float(values.sum()), 1e-300)
+            warnings.append(
+                f"{share:.2%} of the TIA lies in {outside} voxels below "
+                f"{min_density_g_per_ml:g} g/mL (air/gas); their dose is set to 0"
+            )
+    parameters.update(
+        {
+            "density_corrected": density_map is not None,
+            "min_density_g_per_ml": min_density_g_per_ml,
+            "voxels_outside_tissue": outside,
+        }
+    )
+    step = Step(
+        name=f"voxel_dose_{method.value}",
+        method=description,
+        parameters=parameters,
+        data_sources=("ICRP-107", "dosimetry-reference.md §3"),
+    )
+    dose_volume = tia_volume.with_array(dose, quantity=VoxelQuantity.DOSE_GY, step=step)
+    stats = tuple(
+        voi_statistics(
+            dose,
+            mask.array,
+            name=name,
+            voxel_volume_ml=tia_volume.voxel_volume_ml,
+            density_g_per_ml=density_map,
+            tia_bq_s=values,
+        )
+        for name, mask in checked
+    )
+    return VoxelDoseResult(
+        dose=dose_volume,
+        tia=tia_volume,
+        nuclide=nuc.name,
+        dose_method=method,
+        regions=stats,
+        kernel=kernel_info,
+        energy_per_decay_j=energy_j,
+        density_corrected=density_map is not None,
+        voxels_outside_tissue=outside,
+        tia_map=tia_map,
+        backend=backend,
+        warnings=tuple(warnings),
+    )
+
+
+def voxel_dosimetry(
+    activity_maps: Sequence[Volume],
+    *,
+    injection_time: datetime,
+    nuclide: str,
+    masks: Mapping[str, Volume] | None = None,
+    density: Volume | None = None,
+    approach: TiaApproach | str = TiaApproach.FIT,
+    model: VoxelFitModel | str = VoxelFitModel.BIEXPONENTIAL,
+    dose_method: DoseMethod | str = DoseMethod.CONVOLUTION,
+    emission_set: EmissionSet | str = EmissionSet.COMPLETE,
+    kernel_half_width_voxels: int = 5,
+    psf_fwhm_mm: float | None = None,
+    device: Device | str | None = None,
+    progress: ProgressCallback | None = None,
+) -> VoxelDoseResult:
+    """Whole voxel pipeline: :func:`compute_voxel_tia` then :func:`compute_voxel_dose`.
+
+    Parameters are those of the two functions; ``progress`` (optional) is
+    called with the name of each step as it starts (for a progress bar).
+
+    Returns
+    -------
+    VoxelDoseResult
+    """
+    report = progress or (lambda _step: None)
+    report("time-integrated activity")
+    tia_map = compute_voxel_tia(
+        activity_maps,
+        injection_time=injection_time,
+        nuclide=nuclide,
+        masks=masks,
+        approach=approach,
+        model=model,
+        psf_fwhm_mm=psf_fwhm_mm,
+        device=device,
+    )
+    report("absorbed dose")
+    result = compute_voxel_dose(
+        tia_map,
+        nuclide=nuclide,
+        masks=masks,
+        density=density,
+        dose_method=dose_method,
+        emission_set=emission_set,
+        kernel_half_width_voxels=kernel_half_width_voxels,
+        device=device,
+    )
+    report("done")
+    return result
