@@ -28,8 +28,11 @@ _MAX_BACKWARD_HALF_LIVES = 1000.0
 
 
 def _check_elapsed(elapsed_s: float | FloatArray) -> None:
-    finite = np.all(np.isfinite(np.asarray(elapsed_s, dtype=float)))
-    if not finite:
+    try:
+        finite = bool(np.all(np.isfinite(np.asarray(elapsed_s, dtype=float))))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite or isinstance(elapsed_s, bool | str):
         raise InvalidInputError("elapsed_s", elapsed_s, "a finite time in seconds")
 
 

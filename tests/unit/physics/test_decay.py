@@ -114,3 +114,10 @@ def test_backward_correction_that_would_overflow_is_refused() -> None:
 
 def test_far_forward_decay_underflows_to_zero() -> None:
     assert decay_factor("At-217", 3600.0) == 0.0
+
+
+@pytest.mark.parametrize("bad", ["96h", None, True])
+def test_elapsed_time_must_be_a_number_of_seconds(bad: object) -> None:
+    # Units are parsed at the edges; the core refuses text such as "96h" (style guide §3).
+    with pytest.raises(InvalidInputError, match="elapsed_s"):
+        decay_factor("Lu-177", bad)  # type: ignore[arg-type]
