@@ -15,6 +15,7 @@ from prrt.imaging.volume import (
     Volume,
     VoxelQuantity,
     check_same_geometry,
+    mask_on_grid,
     resample_to,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "Volume",
     "VoxelQuantity",
     "check_same_geometry",
+    "mask_on_grid",
     "resample_to",
 ]

@@ -38,6 +38,7 @@ __all__ = [
     "Volume",
     "VoxelQuantity",
     "check_same_geometry",
+    "mask_on_grid",
     "resample_to",
 ]
 
@@ -569,7 +570,9 @@ def resample_to(
         offset=mapping[:3, 3],
         output_shape=reference.shape,
         order=spline,
-        mode="constant",
+        # "grid-constant": the grid extends half a voxel beyond the edge centres, so
+        # points that round-off puts a hair outside the last centre keep their value.
+        mode="grid-constant",
         cval=cval,
         prefilter=spline > 1,
     )
@@ -602,3 +605,57 @@ def resample_to(
         acquisition_time=volume.acquisition_time,
         history=volume.history.append(step),
     )
+
+
+def mask_on_grid(mask: Volume, reference: Volume, *, name: str = "mask") -> Volume:
+    """Put ``mask`` on ``reference``'s grid (nearest neighbour), refusing voxels outside it.
+
+    Parameters
+    ----------
+    mask
+        A mask on any grid in the same frame of reference.
+    reference
+        The image whose grid is wanted.
+    name
+        Name used in error messages (e.g. ``"masks['kidneys']"``).
+
+    Raises
+    ------
+    InvalidInputError
+        Not a mask, mask voxels whose centres lie outside the reference image
+        ("mask outside the image"), or a mask that is empty on the new grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = Volume.from_spacing(np.zeros((4, 4, 4)), spacing_mm=(2, 2, 2), quantity="hu")
+    >>> m = np.zeros((8, 8, 8), dtype=bool); m[0:4, 0:4, 0:4] = True
+    >>> fine = Volume.from_spacing(m, spacing_mm=(1, 1, 1), origin_mm=(-0.5, -0.5, -0.5),
+    ...                            quantity="mask")
+    >>> int(mask_on_grid(fine, image).array.sum())
+    8
+    """
+    if mask.quantity is not VoxelQuantity.MASK:
+        raise InvalidInputError(name, mask.quantity.value, "a volume of quantity 'mask'")
+    if mask.geometry_equal(reference):
+        if not np.any(mask.array):
+            raise InvalidInputError(
+                name, "an empty mask (0 voxels)", "a VOI with at least one voxel"
+            )
+        return mask
+    centres = mask.world_coordinates(np.argwhere(mask.array))
+    idx = reference.voxel_indices(centres)
+    upper = np.asarray(reference.shape, dtype=np.float64) - 0.5
+    outside = np.any((idx < -0.5 - 1e-6) | (idx > upper + 1e-6), axis=1)
+    if np.any(outside):
+        raise InvalidInputError(
+            name,
+            f"{int(outside.sum())} of {len(idx)} mask voxels outside the image",
+            f"a mask inside the image ({reference.describe_geometry()})",
+        )
+    moved = resample_to(mask, reference, order=0)
+    if not np.any(moved.array):
+        raise InvalidInputError(
+            name, "an empty mask on the image grid", "a VOI with at least one voxel"
+        )
+    return moved

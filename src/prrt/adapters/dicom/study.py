@@ -1,0 +1,367 @@
+"""Multi-time-point SPECT/CT studies on disk: a JSON manifest plus DICOM files.
+
+:func:`write_synthetic_study` writes a :class:`~prrt.imaging.phantoms.SyntheticPatient`
+as DICOM CT slices, one NM file per time point (counts), an RTSTRUCT with every
+region and a ``manifest.json`` that also carries the ground truth.
+:func:`read_study` reads such a directory (or any directory of DICOM CT + NM +
+RTSTRUCT files, with the calibration supplied) into a :class:`Study` that the
+voxel-dosimetry command uses.  The manifest format is documented in
+``docs/imaging.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from prrt.adapters.dicom._common import DicomReference, read_datasets
+from prrt.adapters.dicom.nifti import write_nifti
+from prrt.adapters.dicom.rtstruct import read_rtstruct, write_rtstruct
+from prrt.adapters.dicom.series import NmImage, read_ct_series, read_nm, write_ct_series, write_nm
+from prrt.errors import InvalidInputError
+from prrt.imaging.phantoms import SyntheticPatient
+from prrt.imaging.quantification import concentration_to_activity, counts_to_activity
+from prrt.imaging.volume import Volume, VoxelQuantity
+from prrt.physics import get_nuclide
+from prrt.units import parse_timestamp
+
+__all__ = ["MANIFEST_FORMAT", "MANIFEST_NAME", "Study", "read_study", "write_synthetic_study"]
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "prrt-study"
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Study:
+    """A SPECT/CT study ready for dosimetry.
+
+    Attributes
+    ----------
+    ct
+        CT in HU.
+    spect
+        One activity map per time point (Bq per voxel, at acquisition start, with
+        ``acquisition_time`` set), in time order.
+    injection_time
+        Time-zone aware injection time.
+    masks
+        VOI name → mask on the CT grid.
+    nuclide
+        Canonical nuclide name (``"Lu-177"``).
+    injected_activity_bq
+        Administered activity (Bq).
+    reference
+        Patient/study/frame-of-reference identifiers for writing results.
+    ct_files
+        CT slice files in slice order (source images for SEG/RTSTRUCT).
+    manifest
+        The manifest read, if any.
+    truth
+        Ground truth from a synthetic study's manifest (else empty).
+    """
+
+    ct: Volume
+    spect: tuple[Volume, ...]
+    injection_time: datetime
+    masks: dict[str, Volume]
+    nuclide: str
+    injected_activity_bq: float
+    reference: DicomReference
+    ct_files: tuple[Path, ...] = ()
+    manifest: Path | None = None
+    truth: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def times_after_injection_s(self) -> tuple[float, ...]:
+        """Acquisition start of each time point after injection (s)."""
+        return tuple(
+            (v.acquisition_time - self.injection_time).total_seconds()
+            for v in self.spect
+            if v.acquisition_time is not None
+        )
+
+
+def write_synthetic_study(
+    patient: SyntheticPatient,
+    directory: Path | str,
+    *,
+    patient_id: str = "PRRT-PHANTOM-001",
+    write_truth_maps: bool = True,
+) -> Path:
+    """Write a synthetic patient as DICOM CT + NM (counts) + RTSTRUCT and a manifest.
+
+    Layout::
+
+        directory/manifest.json
+        directory/ct/CT_0001.dcm ...
+        directory/nm/NM_tp1.dcm ...          one multi-frame NM file per time point
+        directory/rtstruct.dcm
+        directory/truth/true_tia_map_bq_s.nii.gz   (when write_truth_maps)
+
+    Returns
+    -------
+    Path
+        The manifest file.
+    """
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    reference = DicomReference(patient_id=patient_id, patient_name="PRRT^Phantom")
+    ct_files = write_ct_series(
+        patient.ct_hu,
+        root / "ct",
+        reference=reference,
+        acquisition_time=patient.acquisition_times[0],
+    )
+    spect_entries = []
+    for index, counts in enumerate(patient.counts_maps, start=1):
+        path = write_nm(
+            counts,
+            root / "nm" / f"NM_tp{index}.dcm",
+            injection_time=patient.injection_time,
+            injected_activity_bq=patient.injected_activity_bq,
+            nuclide=patient.nuclide,
+            acquisition_duration_s=patient.acquisition_duration_s,
+            reference=reference,
+            series_description=f"prrt SPECT tp{index}",
+            series_number=10 + index,
+        )
+        when = counts.acquisition_time
+        spect_entries.append(
+            {
+                "file": path.relative_to(root).as_posix(),
+                "acquisition_time": when.isoformat() if when else None,
+                "acquisition_duration_s": patient.acquisition_duration_s,
+            }
+        )
+    rtstruct = write_rtstruct(
+        patient.masks, root / "rtstruct.dcm", reference=reference, referenced_images=ct_files
+    )
+    truth: dict[str, Any] = {
+        "tia_bq_s": dict(patient.truth_tia_bq_s),
+        "region_masses_kg": dict(patient.region_masses_kg),
+        "region_kinetics": {
+            name: [{"amplitude_bq": a, "rate_per_s": k} for a, k in terms]
+            for name, terms in patient.region_kinetics.items()
+        },
+        "fwhm_mm": patient.fwhm_mm,
+        "hu_density_calibration": patient.hu_density_calibration.to_dict(),
+    }
+    if write_truth_maps:
+        tia_path = write_nifti(
+            patient.true_tia_map_bq_s, root / "truth" / "true_tia_map_bq_s.nii.gz"
+        )
+        truth["true_tia_map"] = tia_path.relative_to(root).as_posix()
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "patient_id": patient_id,
+        "nuclide": patient.nuclide,
+        "injected_activity_bq": patient.injected_activity_bq,
+        "injection_time": patient.injection_time.isoformat(),
+        "camera_sensitivity_cps_per_mbq": patient.camera_sensitivity_cps_per_mbq,
+        "ct": {"directory": "ct"},
+        "spect": spect_entries,
+        "rtstruct": rtstruct.relative_to(root).as_posix(),
+        "truth": truth,
+    }
+    path = root / MANIFEST_NAME
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _field(
+    manifest: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: Path
+) -> Any:
+    if key not in manifest:
+        raise InvalidInputError(f"manifest.{key}", None, f"a value in {where}")
+    value = manifest[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InvalidInputError(f"manifest.{key}", value, f"a value of type {kind}")
+    return value
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidInputError(name, value, "a positive number")
+    return float(value)
+
+
+def read_study(
+    path: Path | str,
+    *,
+    camera_sensitivity_cps_per_mbq: float | None = None,
+    injection_time: datetime | None = None,
+    injected_activity_bq: float | None = None,
+    nuclide: str | None = None,
+    timezone: tzinfo | None = None,
+    roi_names: Sequence[str] | None = None,
+) -> Study:
+    """Read a study from a manifest (file or its directory) or from a DICOM directory.
+
+    Without a manifest the directory must hold one CT series, one or more NM files
+    (one per time point) and optionally an RTSTRUCT; values that the headers lack
+    are taken from the keyword arguments, which also override the manifest.
+
+    Parameters
+    ----------
+    path
+        ``manifest.json``, a directory holding one, or a DICOM directory.
+    camera_sensitivity_cps_per_mbq
+        System sensitivity (cps/MBq) to convert counts to activity; required when
+        the NM images hold counts and no manifest gives it.
+    injection_time, injected_activity_bq, nuclide
+        Override or supply what the manifest and headers give.
+    timezone
+        Time zone of DICOM times that carry no UTC offset.
+    roi_names
+        RTSTRUCT ROIs to read (all when omitted).
+
+    Returns
+    -------
+    Study
+        SPECT converted to Bq per voxel at acquisition start (decay during the
+        acquisition corrected), masks on the CT grid.
+
+    Raises
+    ------
+    InvalidInputError
+        Malformed manifest, missing times/activity/sensitivity (naming what to
+        supply), time points with different injection times, no CT or NM.
+    """
+    root = Path(path)
+    manifest_path: Path | None = None
+    if root.is_dir() and (root / MANIFEST_NAME).exists():
+        manifest_path = root / MANIFEST_NAME
+    elif root.is_file() and root.suffix == ".json":
+        manifest_path = root
+    if not root.exists():
+        raise InvalidInputError("path", str(root), "a study directory or manifest.json")
+    manifest: dict[str, Any] = {}
+    if manifest_path is not None:
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise InvalidInputError("manifest", str(manifest_path), "valid JSON") from err
+        if manifest.get("format") != MANIFEST_FORMAT:
+            raise InvalidInputError(
+                "manifest.format", manifest.get("format"), f"'{MANIFEST_FORMAT}'"
+            )
+        if manifest.get("version") != MANIFEST_VERSION:
+            raise InvalidInputError(
+                "manifest.version", manifest.get("version"), str(MANIFEST_VERSION)
+            )
+        base = manifest_path.parent
+        ct_dir = base / _field(
+            _field(manifest, "ct", dict, manifest_path), "directory", str, manifest_path
+        )
+        spect_items = _field(manifest, "spect", list, manifest_path)
+        if not spect_items:
+            raise InvalidInputError("manifest.spect", [], "one or more time points")
+        nm_files = [base / _field(item, "file", str, manifest_path) for item in spect_items]
+        rtstruct_path = base / manifest["rtstruct"] if manifest.get("rtstruct") else None
+        if injection_time is None and "injection_time" in manifest:
+            injection_time = parse_timestamp(
+                manifest["injection_time"], field="manifest.injection_time"
+            )
+        if injected_activity_bq is None and "injected_activity_bq" in manifest:
+            injected_activity_bq = _positive(
+                "manifest.injected_activity_bq", manifest["injected_activity_bq"]
+            )
+        if nuclide is None and manifest.get("nuclide"):
+            nuclide = str(manifest["nuclide"])
+        if camera_sensitivity_cps_per_mbq is None and "camera_sensitivity_cps_per_mbq" in manifest:
+            camera_sensitivity_cps_per_mbq = _positive(
+                "manifest.camera_sensitivity_cps_per_mbq",
+                manifest["camera_sensitivity_cps_per_mbq"],
+            )
+        ct, ct_files, reference = read_ct_series(ct_dir)
+    else:
+        datasets = read_datasets(root)
+        ct, ct_files, reference = read_ct_series(
+            [p for p, d in datasets if str(getattr(d, "Modality", "")) == "CT"] or root
+        )
+        nm_files = [p for p, d in datasets if str(getattr(d, "Modality", "")) == "NM"]
+        if not nm_files:
+            raise InvalidInputError("path", str(root), "NM (SPECT) files, one per time point")
+        structs = [p for p, d in datasets if str(getattr(d, "Modality", "")) == "RTSTRUCT"]
+        if len(structs) > 1:
+            raise InvalidInputError("path", [str(s) for s in structs], "at most one RTSTRUCT")
+        rtstruct_path = structs[0] if structs else None
+
+    images: list[NmImage] = [
+        read_nm(
+            f,
+            injection_time=injection_time,
+            injected_activity_bq=injected_activity_bq,
+            timezone=timezone,
+        )
+        for f in nm_files
+    ]
+    images.sort(key=lambda im: im.volume.acquisition_time or im.injection_time)
+    first = images[0]
+    for image in images[1:]:
+        if abs((image.injection_time - first.injection_time).total_seconds()) > 60.0:
+            raise InvalidInputError(
+                f"{image.path.name}: injection_time",
+                image.injection_time.isoformat(),
+                f"the injection time of the other time points ({first.injection_time.isoformat()})",
+                hint="time points from different cycles? pass injection_time=... to override",
+            )
+    nuclide_name = nuclide or first.nuclide
+    if nuclide_name is None:
+        raise InvalidInputError(
+            "nuclide", None, "the radionuclide (not in the headers)", hint="pass nuclide='Lu-177'"
+        )
+    nuc = get_nuclide(nuclide_name)
+    activity = injected_activity_bq or first.injected_activity_bq
+    if activity is None:
+        raise InvalidInputError(
+            "injected_activity_bq",
+            None,
+            "the administered activity (RadionuclideTotalDose (0018,1074) is missing)",
+            hint="pass injected_activity_bq=...",
+        )
+    spect: list[Volume] = []
+    for image in images:
+        vol = image.volume
+        if vol.quantity is VoxelQuantity.COUNTS:
+            if camera_sensitivity_cps_per_mbq is None:
+                raise InvalidInputError(
+                    "camera_sensitivity_cps_per_mbq",
+                    None,
+                    f"the camera sensitivity to convert counts in {image.path.name} to activity",
+                    hint="pass camera_sensitivity_cps_per_mbq=... or put it in the manifest",
+                )
+            if image.acquisition_duration_s is None:
+                raise InvalidInputError(
+                    f"{image.path.name}: ActualFrameDuration",
+                    None,
+                    "the acquisition duration (0018,1242)",
+                )
+            vol = counts_to_activity(
+                vol,
+                sensitivity_cps_per_mbq=camera_sensitivity_cps_per_mbq,
+                acquisition_duration_s=image.acquisition_duration_s,
+                half_life_s=nuc.half_life_s,
+            )
+        elif vol.quantity is VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML:
+            vol = concentration_to_activity(vol)
+        spect.append(vol)
+    masks = read_rtstruct(rtstruct_path, reference=ct, roi_names=roi_names) if rtstruct_path else {}
+    return Study(
+        ct=ct,
+        spect=tuple(spect),
+        injection_time=first.injection_time,
+        masks=masks,
+        nuclide=nuc.name,
+        injected_activity_bq=float(activity),
+        reference=reference,
+        ct_files=ct_files,
+        manifest=manifest_path,
+        truth=dict(manifest.get("truth", {})) if manifest else {},
+    )
