@@ -44,19 +44,22 @@ threshold before clinical use.
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 from prrt.clinical import ctcae
 from prrt.clinical.labs import Analyte, parse_lab, plausible_range
 from prrt.clinical.outcome import RuleOutcome, Status
 from prrt.clinical.renal import Sex, creatinine_clearance_cockcroft_gault
-from prrt.errors import InvalidInputError
+from prrt.errors import DataSourceError, InvalidInputError, RuleError
 
 __all__ = [
     "DAYS_PER_WEEK",
@@ -152,28 +155,80 @@ class HypersensitivityAction(str, Enum):
 class DmtLimits:
     """Numeric DMT limits (clinical-rules.md §4.4 "Category tests", operators exact).
 
-    Taken from CTCAE v5.0 grade boundaries named by the US label table
-    (grade 2 thrombocytopenia, grade 3 anaemia/neutropenia) and from the label's
-    renal and hepatic definitions [R, corroborated by the EU LysaKare SmPC text].
+    Loaded from ``criteria/dmt_us_label.csv`` (one row per rule id, with its source):
+    CTCAE v5.0 grade boundaries named by the US label table (grade 2
+    thrombocytopenia, grade 3 anaemia/neutropenia) and the label's renal and
+    hepatic definitions [R, corroborated by the EU LysaKare SmPC text].  The
+    operator of each row is fixed by the code and checked on loading.
+
+    Examples
+    --------
+    >>> DMT_LIMITS.platelets_lt_10e9_per_l, DMT_LIMITS.creatinine_ratio_ge
+    (75.0, 1.4)
     """
 
-    platelets_lt_10e9_per_l: float = 75.0
-    haemoglobin_lt_g_per_l: float = 80.0
-    neutrophils_lt_10e9_per_l: float = 1.0
-    white_cells_lt_10e9_per_l: float = (
-        2.0  # only with settings.any_haematological_grade3 (EU_SMPC_2017)
-    )
-    crcl_lt_ml_per_min: float = 40.0
-    creatinine_ratio_ge: float = 1.40
-    crcl_ratio_le: float = 0.60
-    bilirubin_gt_uln_multiple: float = 3.0
-    albumin_lt_g_per_l: float = 30.0
-    prothrombin_percent_lt: float = 70.0
-    other_grade_ge: int = 3
+    platelets_lt_10e9_per_l: float
+    haemoglobin_lt_g_per_l: float
+    neutrophils_lt_10e9_per_l: float
+    white_cells_lt_10e9_per_l: float  # only with settings.any_haematological_grade3 (EU_SMPC_2017)
+    crcl_lt_ml_per_min: float
+    creatinine_ratio_ge: float
+    crcl_ratio_le: float
+    bilirubin_gt_uln_multiple: float
+    albumin_lt_g_per_l: float
+    prothrombin_percent_lt: float
+    inr_gt_default: float
+    other_grade_ge: int
+    sources: Mapping[str, str]
 
 
-#: The limits in force (clinical-rules.md §4.4).
-DMT_LIMITS = DmtLimits()
+# rule id of criteria/dmt_us_label.csv -> (DmtLimits field, operator the code implements)
+_DMT_ROWS: dict[str, tuple[str, str]] = {
+    "DMT-PLT-LT75": ("platelets_lt_10e9_per_l", "<"),
+    "DMT-HB-LT80": ("haemoglobin_lt_g_per_l", "<"),
+    "DMT-ANC-LT1": ("neutrophils_lt_10e9_per_l", "<"),
+    "DMT-EU-WBC-LT2": ("white_cells_lt_10e9_per_l", "<"),
+    "DMT-CRCL-LT40": ("crcl_lt_ml_per_min", "<"),
+    "DMT-SCR-RISE-GE40PCT": ("creatinine_ratio_ge", ">="),
+    "DMT-CRCL-FALL-GE40PCT": ("crcl_ratio_le", "<="),
+    "DMT-BILI-GT3ULN": ("bilirubin_gt_uln_multiple", ">"),
+    "DMT-ALB-LT30": ("albumin_lt_g_per_l", "<"),
+    "DMT-PT-LT70": ("prothrombin_percent_lt", "<"),
+    "DMT-INR-GT": ("inr_gt_default", ">"),
+    "DMT-OTHER-G3": ("other_grade_ge", ">="),
+}
+_DMT_FILE = "dmt_us_label.csv"
+
+
+def _load_limits() -> DmtLimits:
+    try:
+        text = resources.files("prrt.clinical").joinpath("criteria", _DMT_FILE).read_text("utf-8")
+    except OSError as err:  # pragma: no cover - packaging error
+        raise DataSourceError(f"cannot read criteria/{_DMT_FILE}: {err}") from err
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for number, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        spec = _DMT_ROWS.get(row.get("rule_id", ""))
+        if spec is None or row.get("operator") != spec[1] or not row.get("source"):
+            raise RuleError(
+                f"criteria/{_DMT_FILE} line {number}: unknown rule, wrong operator or no source"
+            )
+        name = spec[0]
+        try:
+            values[name] = (
+                int(row["threshold"]) if name == "other_grade_ge" else float(row["threshold"])
+            )
+        except ValueError as err:
+            raise RuleError(f"criteria/{_DMT_FILE} line {number}: {err}") from err
+        sources[row["rule_id"]] = row["source"]
+    missing = sorted(set(_DMT_ROWS) - set(sources))
+    if missing:
+        raise RuleError(f"criteria/{_DMT_FILE}: missing rules {missing}")
+    return DmtLimits(**values, sources=MappingProxyType(sources))
+
+
+#: The limits in force (clinical-rules.md §4.4), from ``criteria/dmt_us_label.csv``.
+DMT_LIMITS = _load_limits()
 
 
 def _check_positive(value: Any, field_name: str, what: str) -> float:
@@ -242,7 +297,7 @@ class DoseModificationSettings:
     renal_resolution: RenalResolution = RenalResolution.CRITERIA_FALSE
     renal_resolution_creatinine_factor: float = 1.1
     inr_fallback: bool = True
-    inr_limit: float = 1.5
+    inr_limit: float = 1.5  # = DMT_LIMITS.inr_gt_default (criteria/dmt_us_label.csv DMT-INR-GT)
     hypersensitivity_grade3_action: HypersensitivityAction = HypersensitivityAction.STOP
     any_haematological_grade3: bool = False
     require_worst_since_last_dose: bool = True
@@ -933,7 +988,7 @@ class _Evaluator:
                     observed=value,
                     threshold=None if threshold is None else float(threshold),
                     unit=unit,
-                    source=_SOURCE_TABLE,
+                    source=DMT_LIMITS.sources.get(rule_id, _SOURCE_TABLE),
                     operator=operator,
                     profile=self.settings.profile,
                     message=f"{scope}: missing {', '.join(missing)}",
@@ -949,7 +1004,7 @@ class _Evaluator:
                 observed=value,
                 threshold=float(threshold),
                 unit=unit,
-                source=_SOURCE_TABLE,
+                source=DMT_LIMITS.sources.get(rule_id, _SOURCE_TABLE),
                 operator=operator,
                 profile=self.settings.profile,
                 message=fact

@@ -669,3 +669,16 @@ def test_decision_to_dict_is_json_ready():
     assert payload["decision"] == "REDUCE_3.7_GBQ"
     assert payload["activity_bq"] == REDUCED_BQ
     assert payload["occurred"] == ["THROMBOCYTOPENIA"]
+
+
+def test_dmt_limits_come_from_the_criteria_table_with_sources():
+    from prrt.clinical.dose_modification import DMT_LIMITS
+
+    assert DMT_LIMITS.platelets_lt_10e9_per_l == 75.0
+    assert DMT_LIMITS.crcl_ratio_le == 0.60
+    assert DMT_LIMITS.other_grade_ge == 3
+    assert DEFAULT_SETTINGS.inr_limit == DMT_LIMITS.inr_gt_default
+    d = decide(assess(56, labs=lab(platelets_10e9_per_l=60.0)))
+    plt = next(o for o in d.outcomes if o.rule_id == "DMT-PLT-LT75" and "labs" in o.message)
+    assert plt.source == DMT_LIMITS.sources["DMT-PLT-LT75"]
+    assert "US PI" in plt.source

@@ -129,3 +129,16 @@ def test_paediatric_age_warns_not_validated():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         egfr_ckd_epi_2021(creatinine_umol_per_l=60, age_years=18, sex=Sex.MALE)
+
+
+def test_egfr_and_crcl_disagree_for_elderly_low_weight_patient():
+    # §3.4 edge case: female 85 y, 45 kg, Scr 80 µmol/L. Cockcroft-Gault (RENAL-2):
+    # (140-85) x 45 x 0.85 x 88.4 / (72 x 80) = 32.3 mL/min; CKD-EPI 2021 (RENAL-1):
+    # 142 x (0.9050/0.7)^-1.2 x 0.9938^85 x 1.012 = 62.2 mL/min/1.73 m².
+    crcl = creatinine_clearance_cockcroft_gault(
+        creatinine_umol_per_l=80, age_years=85, weight_kg=45, sex=Sex.FEMALE
+    )
+    egfr = egfr_ckd_epi_2021(creatinine_umol_per_l=80, age_years=85, sex=Sex.FEMALE)
+    assert crcl == round_half_up(55 * 45 * 0.85 * 88.4 / (72 * 80))
+    assert egfr == round_half_up(142 * ((80 / 88.4) / 0.7) ** -1.2 * 0.9938**85 * 1.012)
+    assert crcl < 40.0 < 60.0 < egfr
