@@ -18,6 +18,19 @@ from prrt.clinical.labs import Analyte
 from prrt.errors import InvalidInputError
 
 T = CtcaeTerm
+RULE_ID = {
+    T.ANEMIA: "CTC-ANEMIA",
+    T.PLATELET_COUNT_DECREASED: "CTC-PLT",
+    T.NEUTROPHIL_COUNT_DECREASED: "CTC-ANC",
+    T.LYMPHOCYTE_COUNT_DECREASED: "CTC-LYM",
+    T.WHITE_BLOOD_CELL_DECREASED: "CTC-WBC",
+    T.CREATININE_INCREASED: "CTC-CREAT",
+    T.CHRONIC_KIDNEY_DISEASE: "CTC-CKD",
+    T.BLOOD_BILIRUBIN_INCREASED: "CTC-BILI",
+    T.AST_INCREASED: "CTC-AST",
+    T.ALT_INCREASED: "CTC-ALT",
+    T.HYPOALBUMINEMIA: "CTC-ALB",
+}
 
 
 def _edges(term, lln, thresholds):
@@ -25,7 +38,7 @@ def _edges(term, lln, thresholds):
     cases = []
     for g, t in [(1, lln), *thresholds]:
         cases += [(t - 0.01, g), (t, g - 1), (t + 0.01, g - 1)]
-    return [pytest.param(term, lln, v, g, id=f"{term.value}-{v:g}") for v, g in cases]
+    return [pytest.param(term, lln, v, g, id=f"{RULE_ID[term]}-{v:g}") for v, g in cases]
 
 
 DECREASING = (
@@ -82,7 +95,7 @@ def _uln_edges(term, uln, thresholds, op_ge_first=False):
         t = k * uln
         at = g if (op_ge_first and g == thresholds[0][0]) else g - 1
         cases += [(t - 0.1, g - 1), (t, at), (t + 0.1, g)]
-    return [pytest.param(term, uln, v, g, id=f"{term.value}-{v:g}") for v, g in cases]
+    return [pytest.param(term, uln, v, g, id=f"{RULE_ID[term]}-{v:g}") for v, g in cases]
 
 
 INCREASING_ULN = (
@@ -255,3 +268,15 @@ def test_bad_input_is_refused_naming_the_field(kwargs, field):
 
 def test_term_accepts_its_string_value():
     assert grade("platelet_count_decreased", 60.0).grade == 2  # type: ignore[arg-type]
+
+
+def test_rule_ids_of_results_match_section_5_1():
+    for term, rule_id in RULE_ID.items():
+        result = grade(
+            term,
+            50.0,
+            uln=40.0,
+            lln=40.0,
+            baseline=40.0,
+        )
+        assert result.rule_id == rule_id

@@ -159,7 +159,13 @@ ACTIVE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("rule_id", "changes", "dmt"), ACTIVE_CASES)
+@pytest.mark.parametrize(
+    ("rule_id", "changes", "dmt"),
+    ACTIVE_CASES,
+    ids=[
+        f"{r}-{'-'.join(f'{v:g}' for v in c.values() if v is not None)}" for r, c, _ in ACTIVE_CASES
+    ],
+)
 def test_dmt_thresholds_below_at_above(rule_id, changes, dmt):
     d = decide(assess(56, labs=lab(**changes)))
     outcome = next(o for o in d.outcomes if o.rule_id == rule_id and "labs" in o.message)
