@@ -88,7 +88,7 @@ def curve_fit_loop(
     rate_max = math.log(2.0) / 60.0 * t[-1]
     lower = np.array([0.0, rate_min, 0.0])
     upper = np.array([np.inf, rate_max, rate_max])
-    starts = _starting_values("mono_exponential_uptake", ts, ys, rate_min)
+    starts = _starting_values("mono_exponential_uptake", ts, ys, rate_min, rate_max)
     q0 = np.column_stack((starts[:, 0], starts[:, 1], starts[:, 2] - starts[:, 1]))
     q0 = np.clip(q0, lower, upper)
     tia = np.full(n, np.nan)

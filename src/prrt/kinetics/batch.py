@@ -165,7 +165,9 @@ def _peel_rate(t: FloatArray, y: FloatArray, i: int, j: int, floor: float) -> Fl
     return np.where(np.isfinite(rate), np.maximum(rate, floor), floor)
 
 
-def _starting_values(model: str, t: FloatArray, y: FloatArray, rate_min: float) -> FloatArray:
+def _starting_values(
+    model: str, t: FloatArray, y: FloatArray, rate_min: float, rate_max: float
+) -> FloatArray:
     """Batched curve peeling in scaled units; returns reported parameters (n, K)."""
     m = t.size
     k_slow = _peel_rate(t, y, m - 2, m - 1, rate_min * 1.05)
@@ -176,7 +178,7 @@ def _starting_values(model: str, t: FloatArray, y: FloatArray, rate_min: float) 
         with np.errstate(divide="ignore", invalid="ignore"):
             ku = -np.log(1.0 - y[:, 0] / (a_slow * np.exp(-k_slow * t[0]))) / t[0] + k_slow
         ku = np.where(np.isfinite(ku) & (residual > 0), ku, 10.0 * k_slow)
-        ku = np.clip(ku, 1.5 * k_slow, _MAX_RATE_PER_S * t[-1])
+        ku = np.clip(ku, 1.5 * k_slow, rate_max)
         return np.stack((a_slow, k_slow, ku), axis=1)
     fast_amp = np.maximum(-residual, 0.05 * y[:, 0])
     if m >= 3:
@@ -186,7 +188,7 @@ def _starting_values(model: str, t: FloatArray, y: FloatArray, rate_min: float) 
         k_fast = np.where(np.isfinite(k_fast) & (early > 0), k_fast, 10.0 * k_slow)
     else:
         k_fast = 10.0 * k_slow
-    k_fast = np.clip(k_fast, 1.5 * k_slow, _MAX_RATE_PER_S * t[-1])
+    k_fast = np.clip(k_fast, 1.5 * k_slow, rate_max)
     a_fast = fast_amp * np.exp(k_fast * t[0])
     return np.stack((a_slow, k_slow, a_fast, k_fast), axis=1)
 
@@ -318,7 +320,7 @@ def fit_many_biexponential(
     lower = np.array([rate_min if kd == "rate" else 0.0 for kd in _KINDS[model]])
     upper = np.array([np.inf if kd == "amplitude" else rate_max for kd in _KINDS[model]])
 
-    q = np.clip(_starting_values(model, t, y, rate_min) @ inverse.T, lower, upper)
+    q = np.clip(_starting_values(model, t, y, rate_min, rate_max) @ inverse.T, lower, upper)
     q, n_iter, converged = _levenberg_marquardt(
         model, q, t, y, w, transform, lower, upper, max_iterations
     )
@@ -405,15 +407,16 @@ def _levenberg_marquardt(
         fa, jac_rep = _model(model, qa @ transform.T, t)
         r = wa * (fa - ya)
         jac = (wa[:, :, None] * jac_rep) @ transform
-        grad = np.einsum("nmi,nm->ni", jac, r)
-        hess = np.einsum("nmi,nmj->nij", jac, jac)
+        jac_t = jac.transpose(0, 2, 1)
+        grad = (jac_t @ r[:, :, None])[:, :, 0]
+        hess = jac_t @ jac
         # Variables on a bound with the gradient pushing outwards are held fixed.
         tol = np.maximum(np.abs(qa), 1.0) * 1e-12
         held = ((qa - lower <= tol) & (grad > 0)) | ((upper - qa <= tol) & (grad < 0))
         free = ~held
         grad_f = np.where(free, grad, 0.0)
         hess_f = hess * (free[:, :, None] & free[:, None, :]) + held[:, :, None] * eye
-        diag = np.einsum("nii->ni", hess_f)
+        diag = np.diagonal(hess_f, axis1=1, axis2=2)
         system = hess_f + (damping[active][:, None, None] * (diag[:, :, None] * eye + 1e-15 * eye))
         with np.errstate(all="ignore"):
             try:
@@ -450,7 +453,7 @@ def _batched_covariance(
 ) -> FloatArray:
     """(JᵀJ)⁻¹ per curve, in reported parameters; NaN when singular or not estimable."""
     n, _, k = jac.shape
-    info = np.einsum("nmi,nmj->nij", jac, jac)
+    info = jac.transpose(0, 2, 1) @ jac
     with np.errstate(all="ignore"):
         u, s, vt = np.linalg.svd(info)
         ok = np.isfinite(s).all(axis=1) & (s[:, -1] > s[:, 0] * 1e-14) & (s[:, 0] > 0)
