@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -1485,8 +1485,8 @@ def next_cycle_decision(
         weeks_left = None
         if (
             window is not None
-            and verdict[0] is not None
-            and any(code.startswith("CYC-2-") for code in verdict[0])
+            and verdict.decided
+            and any(code.startswith("CYC-2-") for code in verdict.codes)
         ):
             weeks_left = float(_dec(limit) - _dec(window))
         return _finish(make, Decision.WITHHOLD, verdict, info, weeks_left=weeks_left)
@@ -1500,10 +1500,12 @@ def next_cycle_decision(
     if last is not None and _is_reduced(last, s):
         return _finish(
             make, Decision.FULL,
-            (("CYC-4-REESCALATE",), (f"last dose {_fmt(last.activity_bq / 1e9)} GBq did not reproduce a DMT",)),
+            _Verdict(True, ("CYC-4-REESCALATE",), (f"last dose {_fmt(last.activity_bq / 1e9)} GBq did not reproduce a DMT",)),
             info,
         )  # fmt: skip
-    return _finish(make, Decision.FULL, (("CYC-5-FULL",), ("no dose-modifying toxicity",)), info)
+    return _finish(
+        make, Decision.FULL, _Verdict(True, ("CYC-5-FULL",), ("no dose-modifying toxicity",)), info
+    )
 
 
 def _policy(value: bool | None, name: str, what: str) -> _Tri:
@@ -1516,35 +1518,45 @@ def _with_fact(tri: _Tri, fact: str) -> _Tri:
     return replace(tri, facts=(fact, *tri.facts)) if tri.value is True else tri
 
 
-def _level(conditions: Sequence[tuple[str, _Tri]]) -> Any:
-    """Return (codes, reasons) if a condition holds, ("?", reasons, missing) if undecidable, else None."""
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """Outcome of one rule level: decided (a condition holds) or undecidable (data missing)."""
+
+    decided: bool
+    codes: tuple[str, ...]
+    reasons: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+
+
+def _level(conditions: Sequence[tuple[str, _Tri]]) -> _Verdict | None:
+    """Return the fired codes, an undecided verdict when data are missing, or None when no condition holds."""
     fired = [(code, tri) for code, tri in conditions if tri.value is True]
     if fired:
         codes = tuple(dict.fromkeys(code for code, _ in fired))
         reasons = tuple(f"{code}: " + "; ".join(dict.fromkeys(tri.facts)) for code, tri in fired)
-        return codes, reasons
+        return _Verdict(True, codes, reasons)
     unknown = [(code, tri) for code, tri in conditions if tri.value is None]
     if unknown:
         missing = _merge(m for _, tri in unknown for m in tri.missing)
         reasons = tuple(
             f"cannot exclude {code}: missing {', '.join(tri.missing)}" for code, tri in unknown
         )
-        return None, reasons, missing
+        return _Verdict(False, ("CYC-DATA-MISSING",), reasons, missing)
     return None
 
 
 def _finish(
-    make: Any, decision: Decision, verdict: Any, info: dict[str, Any], **extra: Any
+    make: Callable[..., CycleDecision],
+    decision: Decision,
+    verdict: _Verdict,
+    info: dict[str, Any],
+    **extra: Any,
 ) -> CycleDecision:
-    if verdict[0] is None:
-        _, reasons, missing = verdict
-        result: CycleDecision = make(
-            Decision.INDETERMINATE, ["CYC-DATA-MISSING"], reasons, missing=tuple(missing), **info
+    if not verdict.decided:
+        return make(
+            Decision.INDETERMINATE, verdict.codes, verdict.reasons, missing=verdict.missing, **info
         )
-        return result
-    codes, reasons = verdict
-    decided: CycleDecision = make(decision, codes, reasons, **info, **extra)
-    return decided
+    return make(decision, verdict.codes, verdict.reasons, **info, **extra)
 
 
 @dataclass(frozen=True, slots=True)
