@@ -1209,13 +1209,11 @@ def _toxicity_categories(
 ) -> tuple[dict[DmtCategory, _Tri], dict[DmtCategory, _Tri], _Tri]:
     """Occurred / active categories and hypersensitivity-stop from the clinician's toxicities."""
     if assessment.toxicities is None:
+        # Haematological categories are decided by the laboratory values; only the
+        # clinician-graded categories (other grade >= 3, hypersensitivity) are unknown.
         unknown = _Tri(None, missing=("toxicities",))
-        cats = (
-            DmtCategory.OTHER_NONHAEMATOLOGICAL,
-            DmtCategory.THROMBOCYTOPENIA,
-            DmtCategory.ANAEMIA_NEUTROPENIA,
-        )
-        return dict.fromkeys(cats, unknown), dict.fromkeys(cats, unknown), unknown
+        other = {DmtCategory.OTHER_NONHAEMATOLOGICAL: unknown}
+        return other, dict(other), unknown
     occurred: dict[DmtCategory, list[_Tri]] = {}
     active: dict[DmtCategory, list[_Tri]] = {}
     hyper: list[_Tri] = []

@@ -688,3 +688,12 @@ def test_dmt_limits_come_from_the_criteria_table_with_sources():
     plt = next(o for o in d.outcomes if o.rule_id == "DMT-PLT-LT75" and "labs" in o.message)
     assert plt.source == DMT_LIMITS.sources["DMT-PLT-LT75"]
     assert "US PI" in plt.source
+
+
+def test_toxicities_not_assessed_leave_only_clinician_graded_categories_open():
+    d = decide(assess(56, tox=None, labs=lab(platelets_10e9_per_l=60.0)))
+    # hypersensitivity grade >= 3 cannot be excluded: no decision, but thrombocytopenia is known
+    assert d.decision is Decision.INDETERMINATE
+    assert d.undetermined == {DmtCategory.OTHER_NONHAEMATOLOGICAL}
+    assert d.active == {DmtCategory.THROMBOCYTOPENIA}
+    assert any("CYC-1-HYPERSENSITIVITY-G3" in r for r in d.reasons)
