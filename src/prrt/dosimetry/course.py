@@ -55,6 +55,12 @@ __all__ = [
 #: (~13 %, Staanum et al., EJNMMI Phys 2021;8:78; dosimetry-reference.md §4.2).
 DEFAULT_DOSE_UNCERTAINTY_FRACTION = 0.13
 _EPS = 1e-9
+#: A limit on the kidneys applies to each kidney when kidneys are dosed separately.
+_SUB_REGIONS = {"kidneys": ("kidneys", "left_kidney", "right_kidney")}
+
+
+def _covered(limit_region: str) -> tuple[str, ...]:
+    return _SUB_REGIONS.get(limit_region, (limit_region,))
 
 
 class LimitQuantity(Enum):
@@ -336,12 +342,18 @@ def cumulative_doses(cycles: Sequence[CycleDosimetry]) -> dict[str, CumulativeOr
 
 @dataclass(frozen=True, slots=True)
 class LimitCheck:
-    """Cumulative value of a region against one limit."""
+    """Cumulative value of a region against one limit.
+
+    ``region`` is the region evaluated: the limit's own region, or one kidney
+    when kidneys are dosed separately (each kidney must then stay within the
+    kidney limit).
+    """
 
     limit: DoseLimit
     value_gy: float | None
     status: LimitStatus
     note: str = ""
+    region: str = ""
 
     @property
     def margin_gy(self) -> float | None:
@@ -352,11 +364,49 @@ class LimitCheck:
         """Return a JSON-serialisable dictionary."""
         return {
             **self.limit.to_dict(),
+            "region": self.region or self.limit.region,
+            "limit_region": self.limit.region,
             "value_gy": self.value_gy,
             "margin_gy": self.margin_gy,
             "status": self.status.value,
             "note": self.note,
         }
+
+
+def _check_one(
+    limit: DoseLimit, total: CumulativeOrganDose, renal_risk_factors: bool | None
+) -> LimitCheck:
+    region = total.region
+    value = (
+        total.absorbed_dose_gy if limit.quantity is LimitQuantity.ABSORBED_DOSE else total.bed_gy
+    )
+    if value is None:
+        return LimitCheck(
+            limit,
+            None,
+            LimitStatus.INDETERMINATE,
+            "BED unknown: kinetics (effective half-life or fit) missing for a cycle",
+            region,
+        )
+    if value > limit.limit_gy:
+        if renal_risk_factors is None and limit.applies_to is Applicability.WITH_RENAL_RISK_FACTORS:
+            return LimitCheck(
+                limit,
+                value,
+                LimitStatus.INDETERMINATE,
+                "limit for patients with renal risk factors; risk-factor status unknown",
+                region,
+            )
+        return LimitCheck(limit, value, LimitStatus.EXCEEDED, "", region)
+    if total.missing_cycles:
+        return LimitCheck(
+            limit,
+            value,
+            LimitStatus.INDETERMINATE,
+            f"no dose for cycle(s) {list(total.missing_cycles)}",
+            region,
+        )
+    return LimitCheck(limit, value, LimitStatus.WITHIN, "", region)
 
 
 def check_limits(
@@ -369,7 +419,8 @@ def check_limits(
 
     With ``renal_risk_factors=None`` (unknown) both kidney BED limits are
     checked: a BED between 28 and 40 Gy is ``INDETERMINATE`` (within the limit
-    without risk factors, above the one with them).
+    without risk factors, above the one with them).  A kidney limit is checked
+    for ``kidneys`` or, with per-kidney doses, for each kidney.
 
     Examples
     --------
@@ -381,47 +432,19 @@ def check_limits(
     for limit in profile.limits:
         if not limit.applies(renal_risk_factors):
             continue
-        total = cumulative.get(limit.region)
-        if total is None:
-            checks.append(
-                LimitCheck(limit, None, LimitStatus.INDETERMINATE, f"no dose for {limit.region}")
-            )
-            continue
-        value = (
-            total.absorbed_dose_gy
-            if limit.quantity is LimitQuantity.ABSORBED_DOSE
-            else total.bed_gy
-        )
-        if value is None:
+        present = [r for r in _covered(limit.region) if r in cumulative]
+        if not present:
             checks.append(
                 LimitCheck(
                     limit,
                     None,
                     LimitStatus.INDETERMINATE,
-                    "BED unknown: kinetics (effective half-life or fit) missing for a cycle",
+                    f"no dose for {limit.region}",
+                    limit.region,
                 )
             )
             continue
-        if value > limit.limit_gy:
-            note = ""
-            status = LimitStatus.EXCEEDED
-            if renal_risk_factors is None and limit.applies_to is not Applicability.ALL:
-                status = LimitStatus.INDETERMINATE
-                note = "limit for patients with renal risk factors; risk-factor status unknown"
-                if limit.applies_to is Applicability.WITHOUT_RENAL_RISK_FACTORS:
-                    status, note = LimitStatus.EXCEEDED, ""
-            checks.append(LimitCheck(limit, value, status, note))
-        elif total.missing_cycles:
-            checks.append(
-                LimitCheck(
-                    limit,
-                    value,
-                    LimitStatus.INDETERMINATE,
-                    f"no dose for cycle(s) {list(total.missing_cycles)}",
-                )
-            )
-        else:
-            checks.append(LimitCheck(limit, value, LimitStatus.WITHIN))
+        checks.extend(_check_one(limit, cumulative[r], renal_risk_factors) for r in present)
     return tuple(checks)
 
 
@@ -580,7 +603,7 @@ def plan_cycles(
     ab_values = {c.organs[region].alpha_beta_gy for c in predicting}
     projections = []
     for limit in profile.limits:
-        if limit.region != region or not limit.applies(renal_risk_factors):
+        if region not in _covered(limit.region) or not limit.applies(renal_risk_factors):
             continue
         if limit.quantity is LimitQuantity.ABSORBED_DOSE:
             delivered = total.absorbed_dose_gy
