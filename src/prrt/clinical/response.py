@@ -417,7 +417,14 @@ def select_baseline(
 
 @dataclass(frozen=True, slots=True)
 class TargetMeasurement:
-    """A target lesion at a follow-up time point (size = short axis for nodes)."""
+    """A target lesion at a follow-up time point (size = short axis for nodes).
+
+    A target too small to measure but still visible counts 5 mm
+    (:data:`TOO_SMALL_TO_MEASURE_MM`), one that disappeared counts 0 mm; a node keeps its
+    actual short axis even below 10 mm.  For a fragmented lesion give the sum of the
+    fragments; when lesions merge, give the merged lesion's diameter to one target and
+    0 mm (``DISAPPEARED``) to the others (RECIST 1.1 §3.3, clinical-rules.md REC-TARGET).
+    """
 
     lesion_id: str
     state: TargetState = TargetState.MEASURED
