@@ -763,7 +763,8 @@ class CycleAssessment:
     worst_since_last_dose
         Worst values since the last dose (lowest counts, albumin and PT %; highest
         creatinine, bilirubin, INR, AST, ALT).  Required from cycle 2 on unless
-        ``settings.require_worst_since_last_dose`` is False.
+        ``settings.require_worst_since_last_dose`` is False.  The creatinine
+        clearance of the worst creatinine uses the current weight and age.
     weight_kg, age_years
         Current actual weight and age (Cockcroft–Gault).
     toxicities
