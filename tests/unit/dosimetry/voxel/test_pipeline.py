@@ -71,7 +71,7 @@ def test_mono_exponential_organ_tia(approach: str) -> None:
 
 def test_maps_in_any_order_are_sorted_by_time() -> None:
     """The series is ordered by acquisition time, whatever the input order."""
-    maps, masks, tia_voxel = _maps()
+    maps, _, tia_voxel = _maps()
     result = compute_voxel_tia(maps[::-1], injection_time=INJECTION, nuclide="Lu-177", device="cpu")
     assert result.tia.array[5, 5, 5] == pytest.approx(tia_voxel, rel=2e-3)
 
