@@ -599,6 +599,8 @@ def _fit(tac: TimeActivityCurve, model: str, path: str, notes: list[str]) -> Tac
                 "a curve that a kinetic model can be fitted to",
                 hint=str(err),
             ) from err
+        except InvalidInputError as err:
+            raise type(err)(f"{path} ({err.field})", err.value, err.expected, err.hint) from err
     notes.extend(f"{path}: {w.message}" for w in caught if issubclass(w.category, PrrtWarning))
     return fit
 
@@ -685,11 +687,22 @@ def _dose_rate_g(
         for _, k in timed
     )
     t_end = max(t_last, 1.0) + 20.0 * _LN2 / nuclide_lambda
+    knots = [
+        np.asarray(k.fit.knot_times_s, dtype=np.float64)
+        for _, k in timed
+        if k.fit is not None and k.fit.knot_times_s is not None
+    ]
+    # Include the knots so that the piecewise-linear trapezoid curve is sampled exactly.
     grid = np.unique(
         np.concatenate(
-            [np.linspace(0.0, max(t_last, 1.0), 400), np.geomspace(max(t_last, 1.0), t_end, 400)]
+            [
+                np.linspace(0.0, max(t_last, 1.0), 400),
+                np.geomspace(max(t_last, 1.0), t_end, 400),
+                *knots,
+            ]
         )
     )
+    grid = grid[np.concatenate([[True], np.diff(grid) > 1.0])]  # drop near-duplicates (< 1 s)
     rate = np.zeros_like(grid)
     for s, k in timed:
         if k.fit is not None:

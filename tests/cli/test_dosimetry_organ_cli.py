@@ -1,0 +1,120 @@
+"""CLI tests of ``prrt dosimetry organ`` (typer CliRunner on the real application)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from prrt.adapters.cli.app import app
+from prrt.dosimetry.study import parse_study, run_study
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "dosimetry"
+runner = CliRunner()
+
+
+def _study() -> dict[str, Any]:
+    return {
+        "schema_version": "1.0",
+        "patient": {"sex": "female", "renal_risk_factors": False},
+        "cycles": [
+            {
+                "cycle": 1,
+                "administered_activity": "7.4 GBq",
+                "regions": [
+                    {"region": "kidneys", "tia": "10000 MBq h", "effective_half_life": "50 h"}
+                ],
+            }
+        ],
+        "plan": {"activity_per_cycle": "7.4 GBq"},
+    }
+
+
+def _write(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_json_output_matches_library(tmp_path: Path) -> None:
+    """The CLI prints the library's payload: 1e4 MBq·h × S_AF(kid←kid) 8.70e-5 mGy/(MBq·s)."""
+    result = runner.invoke(
+        app, ["dosimetry", "organ", str(_write(tmp_path, _study())), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    kidney = payload["cycles"][0]["organ_doses"][0]
+    assert kidney["region"] == "kidneys"
+    assert kidney["absorbed_dose_gy"] == pytest.approx(1e4 * 3600 * 8.70e-5 / 1000, rel=1e-9)
+    assert kidney["bed"]["g_factor"] == pytest.approx(2.8 / 52.8, rel=1e-9)
+    expected = run_study(parse_study(_study())).to_dict()
+    assert (
+        payload["course"]["plan"]["additional_cycles"]
+        == expected["course"]["plan"]["additional_cycles"]
+    )
+    checks = {c["id"]: c for c in payload["course"]["limit_checks"]}
+    assert checks["kidneys.absorbed_dose"]["margin_gy"] == pytest.approx(23.0 - 3.132, abs=1e-3)
+    assert checks["red_marrow.absorbed_dose"]["status"] == "indeterminate"
+
+
+def test_text_output_lists_doses_limits_and_plan(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["dosimetry", "organ", str(_write(tmp_path, _study()))])
+    assert result.exit_code == 0, result.output
+    assert "3.132" in result.stdout  # kidney dose in Gy
+    assert "kidneys.absorbed_dose" in result.stdout
+    assert "Plan (kidneys" in result.stdout
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.json")))
+def test_every_example_runs(example: str) -> None:
+    result = runner.invoke(app, ["dosimetry", "organ", str(EXAMPLES / example), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert all(c["absorbed_dose_gy"] >= 0 for c in payload["course"]["cumulative"])
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d["cycles"][0]["regions"][0].update(mass="0 g"), "cycles[0].regions[0].mass"),
+        (
+            lambda d: d["cycles"][0]["regions"][0].update(region="brain stem"),
+            "cycles[0].regions[0].region",
+        ),
+        (lambda d: d.update(settings={"nuclide": "Lu-999"}), "settings.nuclide"),
+        (lambda d: d["cycles"][0]["regions"][0].update(tia="10000"), "cycles[0].regions[0].tia"),
+        (lambda d: d["cycles"][0].pop("administered_activity"), "cycles[0].administered_activity"),
+        (lambda d: d["plan"].update(activity_per_cycle=7.4), "plan.activity_per_cycle"),
+    ],
+)
+def test_bad_input_exit_code_2_names_field(tmp_path: Path, mutate: Any, field: str) -> None:
+    data = _study()
+    mutate(data)
+    path = _write(tmp_path, data)
+    result = runner.invoke(app, ["dosimetry", "organ", str(path), "--format", "json"])
+    assert result.exit_code == 2
+    problem = json.loads(result.stderr)
+    assert problem["field"] == field
+    text = runner.invoke(app, ["dosimetry", "organ", str(path)])
+    assert text.exit_code == 2
+    assert field in text.stderr
+
+
+def test_missing_file_and_bad_json_exit_2(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["dosimetry", "organ", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2
+    assert "STUDY" in missing.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    result = runner.invoke(app, ["dosimetry", "organ", str(broken)])
+    assert result.exit_code == 2
+    assert "a JSON document" in result.stderr
+
+
+def test_help_mentions_format() -> None:
+    result = runner.invoke(app, ["dosimetry", "organ", "--help"])
+    assert result.exit_code == 0
+    assert "--format" in result.stdout
