@@ -57,7 +57,8 @@ def test_rotation_and_shift_are_recovered(patient):
     result = register_rigid(_moved(reference, truth), reference)
     corners = np.array([[-100.0, -80.0, -100.0], [100.0, 80.0, 100.0], [100.0, -80.0, 0.0]])
     error = np.linalg.norm(result.transform.apply(corners) - truth.apply(corners), axis=1)
-    assert error.max() < SPACING_MM
+    assert error.max() < SPACING_MM  # acceptance: within one voxel
+    assert error.max() < 1.0  # achieved: about 0.1 mm
 
 
 def test_transform_is_stored_in_provenance_and_replays(patient):
