@@ -1,10 +1,319 @@
-"""CLI commands of this topic; `register` adds them to the given Typer app."""
+"""Voxel dosimetry command: ``prrt dosimetry voxel STUDY_DIR_OR_MANIFEST``.
+
+Reads a multi-time-point SPECT/CT study (a directory with ``manifest.json``, the
+manifest itself, or a DICOM directory; see ``docs/imaging.md``), computes the
+voxel time-integrated activity and absorbed dose (``docs/dosimetry-voxel.md``)
+with a progress bar, and writes into ``--output``:
+
+* ``dose.dcm`` — DICOM RTDOSE (Gy) in the study's frame of reference;
+* ``vois_seg.dcm`` — DICOM SEG of the VOIs used (when the study has masks and a CT);
+* ``dose_gy.nii.gz`` and ``tia_bq_s.nii.gz`` — NIfTI maps;
+* ``summary.json`` — organ and lesion doses (mean, min, max, D2, D50, D98), TIA,
+  methods, kernel provenance.
+
+The summary is also printed (``--format json`` for programs, ``text`` for people).
+Bad input (missing time stamp, mismatched grids, empty VOI, NaN, unknown option
+value, a value without its unit) exits with code 2 and names what is wrong.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich import box
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from prrt.adapters.cli._common import (
+    FORMAT_HELP,
+    OutputFormat,
+    _jsonable,
+    emit,
+    handle_errors,
+    stderr_console,
+    stdout_console,
+)
+from prrt.errors import InvalidInputError
+from prrt.units import Dimension, parse_quantity
+
+__all__ = ["register"]
+
+_STEPS = ("read study", "time-integrated activity", "absorbed dose", "write results")
+
+
+def _load_calibration(path: Path | None, study_truth: dict[str, Any]) -> Any:
+    from prrt.imaging.quantification import HuDensityCalibration
+
+    data: Any = None
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise InvalidInputError(
+                "--hu-density", str(path), "a readable JSON file {hu, density_g_per_ml, source}"
+            ) from err
+    elif "hu_density_calibration" in study_truth:
+        data = study_truth["hu_density_calibration"]
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise InvalidInputError("--hu-density", data, "an object {hu, density_g_per_ml, source}")
+    return HuDensityCalibration(
+        hu=tuple(data.get("hu", ())),
+        density_g_per_ml=tuple(data.get("density_g_per_ml", ())),
+        source=str(data.get("source", "")),
+    )
+
+
+def _on_grid(volume: Any, reference: Any) -> Any:
+    from prrt.imaging.volume import resample_to
+
+    if volume.geometry_equal(reference):
+        return volume
+    return resample_to(volume, reference, order=1)
+
+
+def _table(*columns: str, title: str) -> Table:
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left"
+    )
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _render_text(payload: dict[str, Any]) -> None:
+    summary = payload["summary"]
+    stdout_console.print(
+        f"[bold]Voxel dosimetry[/] {summary['nuclide']} · TIA {summary['tia_method']} "
+        f"({summary['fit_model']}) · dose {summary['dose_method']} · {summary['backend']}"
+    )
+    counts = summary.get("tia_method_counts") or {}
+    used = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    stdout_console.print(f"TIA methods (voxels): {used or '-'}")
+    table = _table(
+        "VOI",
+        "Volume (mL)",
+        "TIA (MBq·h)",
+        "Mean (Gy)",
+        "Min",
+        "Max",
+        "D2",
+        "D50",
+        "D98",
+        title="Absorbed dose",
+    )
+    for r in summary["regions"]:
+        tia = r.get("tia_bq_s")
+        table.add_row(
+            r["name"],
+            f"{r['volume_ml']:.1f}",
+            "-" if tia is None else f"{tia / 3.6e9:.4g}",
+            f"{r['mean_gy']:.3f}",
+            f"{r['min_gy']:.3f}",
+            f"{r['max_gy']:.3f}",
+            f"{r['d2_gy']:.3f}",
+            f"{r['d50_gy']:.3f}",
+            f"{r['d98_gy']:.3f}",
+        )
+    stdout_console.print(table)
+    for warning in summary.get("warnings") or []:
+        stdout_console.print(f"[yellow]note:[/] {warning}")
+    stdout_console.print("Files: " + ", ".join(payload["files"].values()))
+
+
+def _run(
+    study_path: Path,
+    output: Path | None,
+    method: str,
+    emissions: str,
+    dose_method: str,
+    device: str,
+    psf_fwhm: str | None,
+    hu_density: Path | None,
+    density_correction: bool,
+    show_progress: bool,
+) -> dict[str, Any]:
+    from prrt.adapters.dicom import read_study, write_nifti, write_rtdose, write_seg
+    from prrt.dosimetry.voxel.pipeline import voxel_dosimetry
+    from prrt.imaging.quantification import hu_to_density
+
+    psf_fwhm_mm = (
+        parse_quantity(psf_fwhm, Dimension.LENGTH, field="--psf-fwhm", positive=True)
+        if psf_fwhm is not None
+        else None
+    )
+    if not study_path.exists():
+        raise InvalidInputError(
+            "STUDY", str(study_path), "an existing study directory or manifest.json"
+        )
+    out_dir = (
+        output or (study_path if study_path.is_dir() else study_path.parent) / "voxel_dosimetry"
+    )
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=stderr_console,
+        disable=not show_progress,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(_STEPS[0], total=len(_STEPS))
+        study = read_study(study_path)
+        spect_grid = study.spect[0]
+        masks = {name: _on_grid(mask, spect_grid) for name, mask in study.masks.items()}
+        density = None
+        calibration = (
+            _load_calibration(hu_density, dict(study.truth)) if density_correction else None
+        )
+        if calibration is not None:
+            density = _on_grid(hu_to_density(study.ct, calibration=calibration), spect_grid)
+
+        def step(name: str) -> None:
+            if name in _STEPS:
+                progress.update(task, description=name, completed=_STEPS.index(name))
+
+        result = voxel_dosimetry(
+            study.spect,
+            injection_time=study.injection_time,
+            nuclide=study.nuclide,
+            masks=masks,
+            density=density,
+            approach=method,
+            dose_method=dose_method,
+            emission_set=emissions,
+            psf_fwhm_mm=psf_fwhm_mm,
+            device=device,
+            progress=step,
+        )
+        step("write results")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = {
+            "rtdose": str(
+                write_rtdose(
+                    result.dose,
+                    out_dir / "dose.dcm",
+                    reference=study.reference,
+                    comment=f"prrt voxel {result.dose_method.value}",
+                )
+            ),
+            "dose_nifti": str(write_nifti(result.dose, out_dir / "dose_gy.nii.gz")),
+            "tia_nifti": str(write_nifti(result.tia, out_dir / "tia_bq_s.nii.gz")),
+        }
+        if (
+            masks
+            and study.ct_files
+            and all(m.geometry_equal(study.ct) for m in study.masks.values())
+        ):
+            files["seg"] = str(
+                write_seg(study.masks, out_dir / "vois_seg.dcm", source_images=list(study.ct_files))
+            )
+        summary = result.summary()
+        summary["study"] = str(study_path)
+        summary["hu_density_calibration"] = (
+            calibration.to_dict() if calibration is not None else None
+        )
+        summary_path = out_dir / "summary.json"
+        files["summary"] = str(summary_path)
+        summary_path.write_text(
+            json.dumps(_jsonable({"summary": summary, "files": files}), indent=2) + "\n",
+            encoding="utf-8",
+        )
+        progress.update(task, completed=len(_STEPS))
+    return {"summary": summary, "files": files}
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app`` (filled in by the issue that owns it)."""
-    del app
+    """Add the ``voxel`` command to the ``dosimetry`` sub-application."""
+
+    @app.command("voxel")
+    def voxel(
+        study: Annotated[
+            Path,
+            typer.Argument(
+                help="Study directory (with manifest.json), the manifest, or a DICOM directory."
+            ),
+        ],
+        output: Annotated[
+            Path | None,
+            typer.Option(
+                "--output", "-o", help="Output directory (default: STUDY/voxel_dosimetry)."
+            ),
+        ] = None,
+        method: Annotated[
+            str,
+            typer.Option(
+                "--method",
+                help="TIA method: 'fit' (voxel-wise) or 'hybrid' (organ TAC × voxel map).",
+            ),
+        ] = "fit",
+        kernel_emissions: Annotated[
+            str,
+            typer.Option(
+                "--kernel-emissions", help="Kernel emissions: 'complete' or 'betas+photons'."
+            ),
+        ] = "complete",
+        dose_method: Annotated[
+            str,
+            typer.Option(
+                "--dose-method",
+                help="'convolution' (dose-voxel kernel) or 'led' (local deposition).",
+            ),
+        ] = "convolution",
+        device: Annotated[
+            str, typer.Option("--device", help="'auto' (GPU when present), 'cpu' or 'cuda'.")
+        ] = "auto",
+        psf_fwhm: Annotated[
+            str | None,
+            typer.Option(
+                "--psf-fwhm",
+                help="SPECT resolution for recovery correction, e.g. '10 mm' (off when omitted).",
+            ),
+        ] = None,
+        hu_density: Annotated[
+            Path | None,
+            typer.Option(
+                "--hu-density", help="JSON HU→density table {hu, density_g_per_ml, source}."
+            ),
+        ] = None,
+        density_correction: Annotated[
+            bool,
+            typer.Option(
+                "--density-correction/--no-density-correction",
+                help="Rescale the dose by ρ_kernel/ρ (needs a HU→density table).",
+            ),
+        ] = True,
+        fmt: Annotated[
+            OutputFormat, typer.Option("--format", help=FORMAT_HELP)
+        ] = OutputFormat.TEXT,
+    ) -> None:
+        """Voxel dosimetry of a multi-time-point SPECT/CT study: RTDOSE, SEG, NIfTI and a JSON summary."""
+        with handle_errors(fmt):
+            if method not in ("fit", "hybrid"):
+                raise InvalidInputError("--method", method, "'fit' or 'hybrid'")
+            if kernel_emissions not in ("complete", "betas+photons"):
+                raise InvalidInputError(
+                    "--kernel-emissions", kernel_emissions, "'complete' or 'betas+photons'"
+                )
+            if dose_method not in ("convolution", "led"):
+                raise InvalidInputError("--dose-method", dose_method, "'convolution' or 'led'")
+            if device not in ("auto", "cpu", "cuda"):
+                raise InvalidInputError("--device", device, "'auto', 'cpu' or 'cuda'")
+            payload = _run(
+                study,
+                output,
+                method,
+                kernel_emissions,
+                dose_method,
+                device,
+                psf_fwhm,
+                hu_density,
+                density_correction,
+                show_progress=fmt is OutputFormat.TEXT,
+            )
+            emit(payload, fmt, _render_text)
