@@ -254,7 +254,9 @@ def evaluate_command(
     cases: Annotated[
         list[Path],
         typer.Argument(
-            help="One or more JSON case files (format: docs/clinical.md).", show_default=False
+            help="One or more JSON case files (format: docs/clinical.md).",
+            show_default=False,
+            metavar="CASE.json",
         ),
     ],
     profile: Annotated[
