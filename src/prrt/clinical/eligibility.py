@@ -47,6 +47,7 @@ from prrt.clinical.imaging_scores import (
     netpet_grade,
     sstr_expression,
 )
+from prrt.clinical.labs import Analyte, plausible_range
 from prrt.clinical.outcome import RuleOutcome, Severity, Status, Verdict, combine_verdict
 from prrt.clinical.profiles import Profile, Threshold, get_profile
 from prrt.clinical.renal import (
@@ -165,6 +166,21 @@ class PriorTherapy:
     marrow_irradiated_percent: float | None = None
 
 
+# Canonical laboratory fields of EligibilityInput and the analyte whose plausible range they must respect.
+_LAB_FIELDS: dict[str, Analyte] = {
+    "haemoglobin_g_per_l": Analyte.HAEMOGLOBIN,
+    "white_cells_1e9_per_l": Analyte.WHITE_CELLS,
+    "platelets_1e9_per_l": Analyte.PLATELETS,
+    "neutrophils_1e9_per_l": Analyte.NEUTROPHILS,
+    "creatinine_umol_per_l": Analyte.CREATININE,
+    "bilirubin_umol_per_l": Analyte.BILIRUBIN,
+    "bilirubin_uln_umol_per_l": Analyte.BILIRUBIN,
+    "albumin_g_per_l": Analyte.ALBUMIN,
+    "prothrombin_percent": Analyte.PROTHROMBIN_PERCENT,
+    "inr": Analyte.INR,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class EligibilityInput:
     """Everything the eligibility rules read, in canonical units; ``None`` = not given."""
@@ -225,6 +241,17 @@ class EligibilityInput:
                 isinstance(value, bool) or not math.isfinite(value) or not low <= value <= high
             ):
                 raise InvalidInputError(name, value, f"a number between {low:g} and {high:g}")
+        for name, analyte in _LAB_FIELDS.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            rng = plausible_range(analyte)
+            if isinstance(value, bool) or not math.isfinite(value) or not rng.contains(value):
+                raise InvalidInputError(
+                    name,
+                    value,
+                    f"a plausible {analyte.value} value in {rng.unit} ({rng.low:g}-{rng.high:g})",
+                )
         if self.ecog is not None and self.ecog not in ECOG_TO_KARNOFSKY:
             raise InvalidInputError("ecog", self.ecog, "an ECOG performance status 0-5")
         if self.lesions is not None:
@@ -1129,7 +1156,9 @@ def _history_rules(rules: _Rules, inp: EligibilityInput, profile: Profile) -> bo
         None
         if therapies is None
         else any(t.kind is TherapyKind.RADIOEMBOLISATION for t in therapies),
-        observed=None,
+        observed=None
+        if therapies is None
+        else any(t.kind is TherapyKind.RADIOEMBOLISATION for t in therapies),
         source="NANETS/SNMMI 2020 [R]",
         severity=Severity.WARNING,
         fired="prior 90Y radioembolisation: hepatotoxicity risk",

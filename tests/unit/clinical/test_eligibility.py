@@ -562,6 +562,9 @@ def test_missing_everything_is_never_eligible() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
+        ("platelets_1e9_per_l", 5000.0),
+        ("creatinine_umol_per_l", -80.0),
+        ("haemoglobin_g_per_l", 900.0),
         ("karnofsky_percent", 120.0),
         ("life_expectancy_months", -1.0),
         ("ecog", 7),
