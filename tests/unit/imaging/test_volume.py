@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prrt.errors import GeometryMismatchError, InvalidInputError
-from prrt.imaging.volume import Volume, VoxelQuantity, check_same_geometry, resample_to
+from prrt.imaging.volume import (
+    Volume,
+    VoxelQuantity,
+    check_same_geometry,
+    mask_on_grid,
+    resample_to,
+)
 
 
 def _vol(shape=(4, 5, 6), spacing=(2.0, 3.0, 4.0), quantity=VoxelQuantity.ACTIVITY_BQ, value=1.0):
@@ -162,3 +171,50 @@ def test_resample_mask_is_nearest_and_boolean():
     out = resample_to(mask, up, order=3)
     assert out.array.dtype == np.bool_
     assert int(out.array.sum()) == 64 * 8
+
+
+def test_mask_on_grid_moves_aligned_masks_exactly_and_refuses_outside():
+    image = Volume.from_spacing(np.zeros((10, 10, 10)), spacing_mm=(2, 2, 2), quantity="hu")
+    fine = np.zeros((20, 20, 20), dtype=bool)
+    fine[4:8, 4:8, 4:8] = True  # 2x2x2 coarse voxels
+    mask = Volume.from_spacing(
+        fine, spacing_mm=(1, 1, 1), origin_mm=(-0.5, -0.5, -0.5), quantity="mask"
+    )
+    moved = mask_on_grid(mask, image)
+    assert moved.geometry_equal(image)
+    assert int(moved.array.sum()) == 8
+    assert moved.array[2:4, 2:4, 2:4].all()
+    shifted = Volume.from_spacing(
+        fine, spacing_mm=(1, 1, 1), origin_mm=(12.0, 0.0, 0.0), quantity="mask"
+    )
+    with pytest.raises(
+        InvalidInputError, match=r"^kidneys: got '32 of 64 mask voxels outside the image"
+    ):
+        mask_on_grid(shifted, image, name="kidneys")
+    empty = image.with_array(np.zeros((10, 10, 10), dtype=bool), quantity="mask")
+    with pytest.raises(InvalidInputError, match="empty mask"):
+        mask_on_grid(empty, image)
+    with pytest.raises(InvalidInputError, match="quantity 'mask'"):
+        mask_on_grid(image, image)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    values=hnp.arrays(np.float64, (4, 4, 4), elements=st.floats(0, 1e6, allow_nan=False)),
+    factor=st.sampled_from([1, 2]),
+)
+def test_downsampling_by_whole_voxels_keeps_total_activity(values, factor):
+    fine = Volume.from_spacing(
+        np.kron(values, np.ones((factor, factor, factor))),
+        spacing_mm=(1, 1, 1),
+        quantity="activity_bq",
+    )
+    coarse = Volume.from_spacing(
+        np.zeros((4, 4, 4)),
+        spacing_mm=(factor, factor, factor),
+        origin_mm=((factor - 1) / 2,) * 3,
+        quantity="activity_bq",
+    )
+    out = resample_to(fine, coarse)
+    # Trilinear at block centres of a block-constant image = block value; x factor^3 voxel volume.
+    np.testing.assert_allclose(out.array, values * factor**3, rtol=1e-12, atol=1e-6)
