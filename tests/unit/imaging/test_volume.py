@@ -185,7 +185,7 @@ def test_mask_on_grid_moves_aligned_masks_exactly_and_refuses_outside():
     assert int(moved.array.sum()) == 8
     assert moved.array[2:4, 2:4, 2:4].all()
     shifted = Volume.from_spacing(
-        fine, spacing_mm=(1, 1, 1), origin_mm=(12.0, 0.0, 0.0), quantity="mask"
+        fine, spacing_mm=(1, 1, 1), origin_mm=(14.0, 0.0, 0.0), quantity="mask"
     )
     with pytest.raises(
         InvalidInputError, match=r"^kidneys: got '32 of 64 mask voxels outside the image"
