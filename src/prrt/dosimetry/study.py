@@ -83,6 +83,8 @@ from prrt.dosimetry.svalues import (
 from prrt.errors import DataSourceError, FitError, InvalidInputError, PrrtWarning, UnitError
 from prrt.kinetics import (
     BiExponentialFitter,
+    HanscheidFitter,
+    MadsenFitter,
     MonoExponentialFitter,
     MonoExponentialUptakeFitter,
     TacFit,
@@ -90,6 +92,7 @@ from prrt.kinetics import (
     TrapezoidFitter,
     TriExponentialFitter,
     fit_best,
+    population_effective_half_life,
 )
 from prrt.physics import canonical_nuclide_name, get_nuclide
 from prrt.units import Dimension, parse_quantity, parse_timestamp
@@ -587,11 +590,27 @@ def parse_study(data: Any) -> OrganStudy:
 # --------------------------------------------------------------------------- computation
 
 
-def _fit(tac: TimeActivityCurve, model: str, path: str, notes: list[str]) -> TacFit:
+def _fitter(model: str, tac: TimeActivityCurve, half_life_s: float | None) -> Any:
+    if model == "stp_hanscheid_2018":
+        return HanscheidFitter()
+    if model == "stp_madsen_2018":
+        if half_life_s is None:
+            half_life_s = population_effective_half_life(tac.region).effective_half_life_s
+        return MadsenFitter(effective_half_life_s=half_life_s)
+    return _FITTERS[model]()
+
+
+def _fit(
+    tac: TimeActivityCurve,
+    model: str,
+    path: str,
+    notes: list[str],
+    half_life_s: float | None = None,
+) -> TacFit:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PrrtWarning)
         try:
-            fit = fit_best(tac) if model == "auto" else _FITTERS[model]().fit(tac)
+            fit = fit_best(tac) if model == "auto" else _fitter(model, tac, half_life_s).fit(tac)
         except FitError as err:
             raise InvalidInputError(
                 path,
@@ -639,7 +658,7 @@ def _kinetics(
     notes: list[str],
 ) -> _Kinetics:
     if tac is not None:
-        fit = _fit(tac, model, f"{path}.tac", notes)
+        fit = _fit(tac, model, f"{path}.tac", notes, half_life)
         return _Kinetics(fit.time_integrated_activity_bq_s, fit, half_life)
     if tia is None:
         raise InvalidInputError(path, None, "a 'tac' or a 'tia'")
@@ -785,12 +804,17 @@ class CycleResult:
     marrow: MarrowDose | None
     reported: tuple[ReportedDose, ...]
     dosimetry: CycleDosimetry
+    dose_sd_from_tia_gy: Mapping[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary."""
 
         def with_bed(dose: OrganDose, bed: BedResult | None) -> dict[str, Any]:
-            return {**dose.to_dict(), "bed": None if bed is None else bed.to_dict()}
+            return {
+                **dose.to_dict(),
+                "absorbed_dose_sd_from_tia_gy": self.dose_sd_from_tia_gy.get(dose.region),
+                "bed": None if bed is None else bed.to_dict(),
+            }
 
         return {
             "cycle": self.number,
@@ -985,6 +1009,7 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
 
     lesion_doses: dict[str, OrganDose] = {}
     lesion_beds: dict[str, BedResult | None] = {}
+    lesion_kin: dict[str, _Kinetics] = {}
     for lesion in cycle.lesions:
         if lesion.composition not in SPHERE_COMPOSITIONS:
             raise InvalidInputError(
@@ -1001,6 +1026,7 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
             notes,
         )
         records.append(_kinetics_record(lesion.name, lesion.path, k))
+        lesion_kin[lesion.name] = k
         try:
             dose = lesion_dose(
                 tia_bq_s=k.tia_bq_s,
@@ -1067,6 +1093,11 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
         )
     for name, dose in lesion_doses.items():
         add(f"lesion:{name}", dose.rbe_weighted_dose_gy, lesion_beds.get(name))
+    sds: dict[str, float | None] = {name: _dose_sd(dose, kin) for name, dose in organ_doses.items()}
+    for lesion in cycle.lesions:
+        sds[lesion.name] = _dose_sd(
+            lesion_doses[lesion.name], {lesion.name: lesion_kin[lesion.name]}
+        )
     return CycleResult(
         number=cycle.number,
         administered_activity_bq=cycle.administered_activity_bq,
@@ -1077,12 +1108,29 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
         lesion_beds=lesion_beds,
         marrow=marrow,
         reported=cycle.reported,
+        dose_sd_from_tia_gy=sds,
         dosimetry=CycleDosimetry(
             cycle_number=cycle.number,
             administered_activity_bq=cycle.administered_activity_bq,
             organs=course_organs,
         ),
     )
+
+
+def _dose_sd(dose: OrganDose, kin: Mapping[str, _Kinetics]) -> float | None:
+    """Standard uncertainty of a dose from the fitted TIA uncertainties only.
+
+    ``u(D)² = Σ_s (S(t←s)·u(Ã_s))²`` over sources with a fit covariance
+    (independent sources; S values and masses taken as exact).  None when no
+    source has one.  Calibration, segmentation and S-value uncertainties are not included.
+    """
+    terms = []
+    for c in dose.contributions:
+        k = kin.get(c.source)
+        sd = None if k is None or k.fit is None else k.fit.time_integrated_activity_sd_bq_s
+        if sd is not None:
+            terms.append((c.s_value_gy_per_bq_s * sd) ** 2)
+    return math.sqrt(sum(terms)) if terms else None
 
 
 def _relocate(

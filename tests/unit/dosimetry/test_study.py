@@ -288,3 +288,38 @@ def test_example_numbers_are_stable() -> None:
     margin = next(c for c in result.limit_checks if c.limit.id == "kidneys.absorbed_dose").margin_gy
     assert margin == pytest.approx(23.0 - sum(per_cycle))
     assert np.all(np.array(per_cycle) > 0)
+
+
+def test_dose_sd_from_tia_is_s_times_tia_sd_for_one_source() -> None:
+    """Analytic: with one fitted source, u(D) = S·u(Ã) (TIA-only uncertainty)."""
+    data = _minimal()
+    data["cycles"][0]["regions"] = data["cycles"][0]["regions"][:1]
+    noisy = [1.03, 0.97, 1.02, 0.985]
+    for point, factor in zip(data["cycles"][0]["regions"][0]["tac"]["points"], noisy, strict=True):
+        value, unit = point["activity"].split()
+        point["activity"] = f"{float(value) * factor:.6g} {unit}"
+    cycle = run_study(parse_study(data)).cycles[0]
+    kidney = next(k for k in cycle.kinetics if k["region"] == "kidneys")
+    dose = cycle.organ_doses["kidneys"]
+    s = dose.contributions[0].s_value_gy_per_bq_s
+    assert kidney["time_integrated_activity_sd_bq_s"] > 0
+    assert cycle.dose_sd_from_tia_gy["kidneys"] == pytest.approx(
+        s * kidney["time_integrated_activity_sd_bq_s"], rel=1e-12
+    )
+    given_tia = _minimal()
+    given_tia["cycles"][0]["regions"] = given_tia["cycles"][0]["regions"][1:]
+    assert run_study(parse_study(given_tia)).cycles[0].dose_sd_from_tia_gy["liver"] is None
+
+
+def test_madsen_without_half_life_uses_population_value() -> None:
+    data = _minimal()
+    data["cycles"][0]["regions"] = [
+        {
+            "region": "kidneys",
+            "fit_model": "stp_madsen_2018",
+            "tac": {"points": [{"time": "96 h", "activity": "40 MBq"}]},
+        }
+    ]
+    kinetics = run_study(parse_study(data)).cycles[0].kinetics[0]
+    assert kinetics["model"] == "stp_madsen_2018"
+    assert kinetics["time_integrated_activity_bq_s"] > 0

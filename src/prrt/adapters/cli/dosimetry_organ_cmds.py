@@ -89,9 +89,10 @@ def _render_text(payload: dict[str, Any]) -> None:
         rows = [*cycle["organ_doses"], *cycle["lesion_doses"]]
         for d in rows:
             bed = d.get("bed")
+            sd = d.get("absorbed_dose_sd_from_tia_gy")
             doses.add_row(
                 d["region"],
-                _gy(d["absorbed_dose_gy"]),
+                _gy(d["absorbed_dose_gy"]) + ("" if sd is None else f" ± {sd:.3f}"),
                 _gy(d["self_dose_gy"]),
                 _gy(d["cross_dose_gy"]),
                 _gy(d["rbe_weighted_dose_gy"]),
