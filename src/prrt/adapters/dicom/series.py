@@ -100,6 +100,7 @@ def write_ct_series(
             "ct", f"HU from {array.min()} to {array.max()}", "HU within [-1024, 64511]"
         )
     geometry = slice_geometry(affine)
+    normal = affine[:3, 2] / np.linalg.norm(affine[:3, 2])
     out_dir = Path(directory)
     series_uid = generate_uid()
     when = acquisition_time or ct.acquisition_time
@@ -121,7 +122,7 @@ def write_ct_series(
         ds.ImageOrientationPatient = geometry["ImageOrientationPatient"]
         ds.PixelSpacing = geometry["PixelSpacing"]
         ds.SliceThickness = f"{geometry['slice_spacing_mm']:.6g}"
-        ds.SliceLocation = f"{float(np.dot(affine[:3, 3] + k * affine[:3, 2], np.cross(affine[:3, 0], affine[:3, 1]) / np.linalg.norm(np.cross(affine[:3, 0], affine[:3, 1])))):.6f}"
+        ds.SliceLocation = f"{float(np.dot(affine[:3, 3] + k * affine[:3, 2], normal)):.6f}"
         ds.KVP = "120"
         ds.RescaleIntercept = f"{_CT_INTERCEPT:g}"
         ds.RescaleSlope = "1"
@@ -457,7 +458,10 @@ def _nuclide_of(radio: Dataset | None) -> str | None:
     candidates.append(str(getattr(radio, "Radiopharmaceutical", "") or ""))
     for text in candidates:
         cleaned = text.replace("^", " ").strip()
-        for token in (cleaned, *cleaned.split()):
+        words = cleaned.split()
+        # "Lu-177", "177Lu-DOTATATE", "Lu177 PSMA": whole text, words, hyphen-separated parts.
+        pieces = [part for word in words for part in word.split("-")]
+        for token in (cleaned, *words, *pieces):
             try:
                 name = canonical_nuclide_name(token)
                 get_nuclide(name)

@@ -159,3 +159,41 @@ def test_write_nm_refuses_bad_input(tmp_path, small_patient):
             nuclide="Lu-177",
             acquisition_duration_s=600.0,
         )
+
+
+def test_single_slice_pet_series_reads_bq_per_ml_and_total_dose_in_bq(tmp_path, small_patient):
+    """A reconstruction stored one slice per file (PET-style) with Units BQML and RescaleSlope."""
+    concentration = (
+        small_patient.activity_maps_bq[2].array / small_patient.activity_maps_bq[2].voxel_volume_ml
+    )
+    slope = float(concentration.max()) / 60000.0
+    stored = Volume.from_spacing(
+        np.rint(concentration / slope) - 1024.0,  # write_ct_series adds 1024 back
+        spacing_mm=(6.0, 6.0, 6.0),
+        origin_mm=small_patient.ct_hu.origin_mm,
+        quantity="hu",
+    )
+    files = write_ct_series(stored, tmp_path / "pt")
+    for path in files:
+        ds = pydicom.dcmread(path)
+        ds.Modality = "PT"
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.128"
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        ds.RescaleIntercept = "0"
+        ds.RescaleSlope = f"{slope:.12g}"
+        ds.Units = "BQML"
+        ds.AcquisitionDate, ds.AcquisitionTime = "20250110", "090000"
+        radio = pydicom.Dataset()
+        radio.RadiopharmaceuticalStartDateTime = "20250106090000+0000"
+        radio.RadionuclideTotalDose = "7400000000"  # Bq in PET
+        radio.Radiopharmaceutical = "177Lu-DOTATATE"
+        ds.RadiopharmaceuticalInformationSequence = pydicom.Sequence([radio])
+        ds.save_as(path)
+    nm = read_nm(tmp_path / "pt")
+    assert nm.volume.quantity.value == "activity_concentration_bq_per_ml"
+    assert nm.volume.geometry_equal(small_patient.ct_hu, atol_mm=1e-6)
+    assert np.max(np.abs(nm.volume.array - concentration)) <= slope / 2 * (1 + 1e-9)
+    assert nm.injected_activity_bq == pytest.approx(7.4e9)
+    assert nm.injection_time == INJECTION
+    assert nm.volume.acquisition_time == datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
+    assert nm.nuclide == "Lu-177"
