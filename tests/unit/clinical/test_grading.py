@@ -140,6 +140,18 @@ def test_who5_thoracic_carcinoids(
     assert res.grade_by_ki67 is None
 
 
+@pytest.mark.parametrize(("mitoses", "flagged"), [(9.9, False), (10.0, False), (10.1, True)])
+def test_who5_atypical_upper_limit_10(mitoses: float, flagged: bool) -> None:
+    res = who_grade(
+        ki67_percent=None,
+        mitoses_per_2mm2=mitoses,
+        differentiation=WELL,
+        primary_site=PrimarySite.LUNG,
+    )
+    assert res.category is TumourCategory.ATYPICAL_CARCINOID
+    assert any("exceeds" in n for n in res.notes) is flagged
+
+
 def test_who5_thoracic_above_atypical_range_is_flagged() -> None:
     res = who_grade(
         ki67_percent=None,
