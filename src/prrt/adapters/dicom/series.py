@@ -535,14 +535,16 @@ def read_nm(
         step_mm = float(
             getattr(first, "SpacingBetweenSlices", 0) or getattr(first, "SliceThickness", 0) or 0
         )
-        if step_mm <= 0:
+        if step_mm == 0:
             raise InvalidInputError(
-                "nm.SpacingBetweenSlices", step_mm, "a positive slice spacing in mm"
+                "nm.SpacingBetweenSlices", step_mm, "a non-zero slice spacing in mm"
             )
         iop = [float(v) for v in detector.ImageOrientationPatient]
         normal = np.cross(iop[:3], iop[3:])
         origin = np.array([float(v) for v in detector.ImagePositionPatient])
-        positions = [origin + k * step_mm * normal for k in range(nz)]
+        # A negative Spacing Between Slices stacks frames against the normal: reorder them.
+        order = list(range(nz)) if step_mm > 0 else list(range(nz - 1, -1, -1))
+        positions = [origin + k * step_mm * normal for k in order]
         affine = affine_from_slices(
             orientation=iop,
             pixel_spacing=[float(v) for v in first.PixelSpacing],
@@ -551,7 +553,7 @@ def read_nm(
         )
         raw = first.pixel_array.reshape(nz, int(first.Rows), int(first.Columns))
         values, quantity = _nm_values(first, raw)
-        array = np.stack([values[k].T for k in range(nz)], axis=2)
+        array = np.stack([values[k].T for k in order], axis=2)
     else:
         uids = {str(d.SeriesInstanceUID) for _, d in nm}
         if len(uids) > 1:

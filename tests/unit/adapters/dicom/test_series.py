@@ -197,3 +197,20 @@ def test_single_slice_pet_series_reads_bq_per_ml_and_total_dose_in_bq(tmp_path, 
     assert nm.injection_time == INJECTION
     assert nm.volume.acquisition_time == datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
     assert nm.nuclide == "Lu-177"
+
+
+def test_nm_with_negative_slice_spacing_is_reordered(tmp_path, small_patient):
+    path = _write_counts(small_patient, tmp_path / "nm.dcm")
+    ds = pydicom.dcmread(path)
+    nz = int(ds.NumberOfFrames)
+    frames = ds.pixel_array[::-1].copy()
+    top = np.array([float(v) for v in ds.DetectorInformationSequence[0].ImagePositionPatient]) + (
+        nz - 1
+    ) * 6.0 * np.array([0, 0, 1.0])
+    ds.DetectorInformationSequence[0].ImagePositionPatient = [f"{v:.6f}" for v in top]
+    ds.SpacingBetweenSlices = "-6"
+    ds.PixelData = frames.astype("<u2").tobytes()
+    ds.save_as(path)
+    nm = read_nm(path)
+    assert nm.volume.geometry_equal(small_patient.counts_maps[1], atol_mm=1e-6)
+    np.testing.assert_array_equal(nm.volume.array, small_patient.counts_maps[1].array)
