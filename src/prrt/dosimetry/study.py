@@ -668,7 +668,13 @@ def _relocate(
     """Rename a core field such as ``tia_bq_s.kidneys`` to the study's JSON path."""
     head, _, region = err.field.partition(".")
     if region in paths:
-        suffix = ".mass" if head == "patient_masses_kg" else ".region"
+        if head == "patient_masses_kg":
+            suffix = ".mass"
+        elif "region of the" in err.expected or "convention" in err.expected:
+            suffix = ".region"
+        else:
+            given = next(r for r in cycle.regions if r.name == region)
+            suffix = ".tac" if given.tac is not None else ".tia"
         return type(err)(f"{paths[region]}{suffix}", err.value, err.expected, err.hint)
     return type(err)(f"{cycle.path}.regions ({err.field})", err.value, err.expected, err.hint)
 

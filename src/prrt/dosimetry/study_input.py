@@ -37,10 +37,14 @@ from prrt.dosimetry.organ import (
     KidneyConvention,
 )
 from prrt.dosimetry.svalues import (
+    LEFT_KIDNEY,
+    REMAINDER_OF_BODY,
+    RIGHT_KIDNEY,
     MassScaling,
     Phantom,
     Sex,
     canonical_region,
+    load_svalue_table,
 )
 from prrt.errors import DataSourceError, InvalidInputError, UnitError
 from prrt.kinetics import (
@@ -285,8 +289,25 @@ def _fit_model(raw: Mapping[str, Any]) -> str:
     return str(raw.get("fit_model", "auto"))
 
 
+@cache
+def _known_regions() -> frozenset[str]:
+    names = {REMAINDER_OF_BODY, LEFT_KIDNEY, RIGHT_KIDNEY}
+    for phantom in Phantom:
+        table = load_svalue_table(phantom)
+        names.update(table.targets, table.sources)
+    return frozenset(names)
+
+
 def _parse_region(raw: Mapping[str, Any], path: str, nuclide: str) -> RegionInput:
     name = canonical_region(raw["region"], field=f"{path}.region")
+    if name not in _known_regions():
+        raise InvalidInputError(
+            f"{path}.region",
+            raw["region"],
+            "an organ of the ICRP-89 S-value tables (or total_body, remainder_of_body, "
+            "left_kidney, right_kidney)",
+            hint="known: " + ", ".join(sorted(_known_regions())),
+        )
     has_tac, has_tia = "tac" in raw, "tia" in raw
     if has_tac == has_tia:
         raise InvalidInputError(path, sorted(raw), "exactly one of 'tac' or 'tia'")
@@ -476,7 +497,10 @@ def parse_study(data: Any) -> OrganStudy:
         get_nuclide(nuclide)
     except InvalidInputError as err:
         raise InvalidInputError("settings.nuclide", err.value, err.expected, err.hint) from err
-    profile = load_limit_profile(settings_raw.get("limit_profile"))
+    try:
+        profile = load_limit_profile(settings_raw.get("limit_profile"))
+    except InvalidInputError as err:
+        raise InvalidInputError("settings.limit_profile", err.value, err.expected) from err
     for limit_id, text in settings_raw.get("limit_overrides", {}).items():
         path = f"settings.limit_overrides.{limit_id}"
         if limit_id not in profile.ids:

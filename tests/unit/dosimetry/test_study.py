@@ -323,3 +323,26 @@ def test_madsen_without_half_life_uses_population_value() -> None:
     kinetics = run_study(parse_study(data)).cycles[0].kinetics[0]
     assert kinetics["model"] == "stp_madsen_2018"
     assert kinetics["time_integrated_activity_bq_s"] > 0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d.update(settings={"limit_profile": "nope"}), "settings.limit_profile"),
+        (
+            lambda d: d["cycles"][0]["regions"].append({"region": "total_body", "tia": "1 MBq h"}),
+            "cycles[0].regions[2].tia",
+        ),
+        (
+            lambda d: (
+                d.update(settings={"nuclide": "Y-90"}),
+                d["cycles"][0]["regions"][1].update(region="tumour bed"),
+            ),
+            "cycles[0].regions[1].region",
+        ),
+    ],
+)
+def test_more_bad_inputs_name_the_json_path(mutate: Any, field: str) -> None:
+    data = _minimal()
+    mutate(data)
+    assert _error(data).field == field
