@@ -31,7 +31,9 @@ negative.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -56,7 +58,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 1 << 16
+_CHUNK = 1 << 14
+_MAX_THREADS = 16
 
 
 class VoxelFitModel(str, Enum):
@@ -438,7 +441,9 @@ def _run_backend(
             tia[start : start + chunk] = t_part.double().cpu().numpy()
             code[start : start + chunk] = c_part.to(torch.int8).cpu().numpy()
         return tia, code
-    for start in range(0, n_vox, _CHUNK):
+
+    def run(start: int) -> None:
+        # NumPy releases the GIL in element-wise operations: chunks run in parallel.
         t_part, c_part = fit_tia_curves(
             curves[:, start : start + _CHUNK],
             times_s=times_list,
@@ -448,6 +453,15 @@ def _run_backend(
         )
         tia[start : start + _CHUNK] = t_part
         code[start : start + _CHUNK] = c_part
+
+    starts = range(0, n_vox, _CHUNK)
+    workers = min(os.cpu_count() or 1, _MAX_THREADS, len(starts))
+    if workers <= 1:
+        for start in starts:
+            run(start)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, starts))
     return tia, code
 
 
