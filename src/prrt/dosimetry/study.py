@@ -705,9 +705,12 @@ def run_study(study: OrganStudy) -> StudyResult:
             f"{study.settings.nuclide} emits alphas: course doses and limit checks use the "
             f"RBE-weighted dose (RBE {study.settings.rbe_alpha:g} for alphas, MIRD Pamphlet 22)"
         )
-    cycles = tuple(
-        _run_cycle(study, c, notes) for c in sorted(study.cycles, key=lambda c: c.number)
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PrrtWarning)
+        cycles = tuple(
+            _run_cycle(study, c, notes) for c in sorted(study.cycles, key=lambda c: c.number)
+        )
+    notes.extend(str(w.message) for w in caught if issubclass(w.category, PrrtWarning))
     dosimetry = [c.dosimetry for c in cycles]
     cumulative = cumulative_doses(dosimetry)
     checks = check_limits(

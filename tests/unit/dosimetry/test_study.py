@@ -346,3 +346,13 @@ def test_more_bad_inputs_name_the_json_path(mutate: Any, field: str) -> None:
     data = _minimal()
     mutate(data)
     assert _error(data).field == field
+
+
+def test_large_lesion_extrapolation_becomes_a_note() -> None:
+    """A 2 kg lesion is above the sphere table: S·m held constant (§2.5) and a note, no warning."""
+    data = _minimal()
+    data["cycles"][0]["lesions"] = [{"name": "bulky", "mass": "1864 g", "tia": "1000 MBq h"}]
+    result = run_study(parse_study(data))
+    dose = result.cycles[0].lesion_doses["bulky"]
+    assert dose.absorbed_dose_gy == pytest.approx(1000e6 * H * 2.65e-14 / 2, rel=1e-9)
+    assert any("largest tabulated sphere" in note for note in result.notes)

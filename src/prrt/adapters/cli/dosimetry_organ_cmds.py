@@ -167,7 +167,9 @@ def register(app: typer.Typer) -> None:
         study: Annotated[
             Path,
             typer.Argument(
-                help="Study JSON file (format: docs/dosimetry-organ.md).", show_default=False
+                help="Study JSON file (format: docs/dosimetry-organ.md).",
+                metavar="STUDY.json",
+                show_default=False,
             ),
         ],
         fmt: Annotated[
