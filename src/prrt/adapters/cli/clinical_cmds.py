@@ -67,8 +67,32 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+_OPEN_MARK = {
+    ("fail", "exclusion"): ("EXCLUDES", "bold red"),
+    ("fail", "caution"): ("MDT", "bold yellow"),
+    ("fail", "warning"): ("warning", "magenta"),
+    ("indeterminate", "exclusion"): ("no data", "yellow"),
+    ("indeterminate", "caution"): ("no data", "yellow"),
+    ("indeterminate", "warning"): ("no data", "dim"),
+}
+_SUMMARY_WORDS = {
+    "EXCLUDES": "exclusion(s)",
+    "MDT": "caution(s) for MDT review",
+    "warning": "warning(s)",
+    "no data": "rule(s) undecided for missing data",
+}
+
+
+def _summary(open_rules: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for o in open_rules:
+        label = _OPEN_MARK[(o["status"], o["severity"])][0]
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n} {_SUMMARY_WORDS[label]}" for label, n in counts.items())
+
+
 def _rule_row(table: Table, outcome: dict[str, Any]) -> None:
-    mark, style = _STATUS_MARK[outcome["status"]]
+    mark, style = _OPEN_MARK[(outcome["status"], outcome["severity"])]
     requirement = ""
     if outcome.get("operator") and outcome.get("threshold") is not None:
         requirement = f"{outcome['operator']} {_fmt(outcome['threshold'])} {outcome.get('unit') or ''}".strip()
@@ -89,7 +113,21 @@ def _render_case(report: dict[str, Any]) -> None:
     console.rule(
         f"{report['case_id']} · {report['assessment_date']} · profile {report['profile']['name']}"
     )
-    console.print(Text.assemble(("VERDICT: ", "bold"), (label, style), f"   (pathway: {pathway})"))
+    outcomes = report["outcomes"]
+    open_rules = [
+        o
+        for o in outcomes
+        if o["status"] in ("fail", "indeterminate") and o["severity"] != "information"
+    ]
+    open_rules.sort(key=lambda o: (_SEVERITY_ORDER[o["severity"]], o["status"] != "fail"))
+    summary = _summary(open_rules)
+    console.print(
+        Text.assemble(
+            ("VERDICT: ", "bold"),
+            (label, style),
+            f"   (pathway: {pathway}{'; ' + summary if summary else ''})",
+        )
+    )
     nxt = report.get("next_cycle")
     if nxt is not None:
         activity = nxt.get("activity_bq")
@@ -110,13 +148,6 @@ def _render_case(report: dict[str, Any]) -> None:
     for note in report.get("notes", []):
         console.print(f"note: {note}", style="yellow")
 
-    outcomes = report["outcomes"]
-    open_rules = [
-        o
-        for o in outcomes
-        if o["status"] in ("fail", "indeterminate") and o["severity"] != "information"
-    ]
-    open_rules.sort(key=lambda o: (_SEVERITY_ORDER[o["severity"]], o["status"] != "fail"))
     if open_rules:
         table = Table(
             title="Rules that fired or could not be decided", title_justify="left", expand=False
