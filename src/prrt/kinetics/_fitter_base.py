@@ -38,6 +38,10 @@ Kind = Literal["amplitude", "rate", "rate_step"]
 MAX_RATE_PER_S = math.log(2.0) / 60.0
 #: With ``allow_net_uptake`` a clearance rate may fall below λ_phys, down to this fraction of it.
 NET_UPTAKE_RATE_FLOOR_FRACTION = 1e-3
+#: Relative tolerances of the optimiser (ftol, xtol, gtol) in scaled units.
+_TOLERANCE = 1e-10
+#: Function evaluations per starting point before the best start is continued.
+_START_BUDGET = 200
 #: Matrices with a larger condition number are treated as singular (no covariance).
 _MAX_CONDITION = 1e14
 
@@ -275,9 +279,7 @@ class TacFitter(ABC):
                 w[:, None] * (self.curve_jacobian(transform @ q, t) @ transform), dtype=np.float64
             )
 
-        best: Any = None
-        for start in self.starting_points(t, y, rate_min):
-            q0 = np.clip(inverse @ np.asarray(start, dtype=np.float64), lower, upper)
+        def solve(q0: FloatArray, budget: int) -> Any:
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
                 result = least_squares(
                     residuals,
@@ -286,15 +288,30 @@ class TacFitter(ABC):
                     bounds=(lower, upper),
                     method="trf",
                     x_scale="jac",
-                    ftol=1e-12,
-                    xtol=1e-12,
-                    gtol=1e-12,
-                    max_nfev=self.max_evaluations,
+                    ftol=_TOLERANCE,
+                    xtol=_TOLERANCE,
+                    gtol=_TOLERANCE,
+                    max_nfev=budget,
                 )
             if not np.all(np.isfinite(result.x)) or not math.isfinite(result.cost):
+                return None
+            return result
+
+        # Multi-start with a short budget per start, then the best one is continued with the
+        # full budget if it has not converged yet (bounds the time of ill-posed fits).
+        best: Any = None
+        short = min(_START_BUDGET, self.max_evaluations)
+        for start in self.starting_points(t, y, rate_min):
+            q0 = np.clip(inverse @ np.asarray(start, dtype=np.float64), lower, upper)
+            result = solve(q0, short)
+            if result is None:
                 continue
             if best is None or result.cost < best.cost * (1 - 1e-12) - 1e-300:
                 best = result
+        if best is not None and best.status == 0 and self.max_evaluations > short:
+            continued = solve(np.asarray(best.x, dtype=np.float64), self.max_evaluations)
+            if continued is not None and continued.cost <= best.cost:
+                best = continued
         if best is None:
             raise FitError(
                 f"{self.model_name}: no starting point gave a finite fit for region "
