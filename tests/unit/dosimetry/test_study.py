@@ -356,3 +356,23 @@ def test_large_lesion_extrapolation_becomes_a_note() -> None:
     dose = result.cycles[0].lesion_doses["bulky"]
     assert dose.absorbed_dose_gy == pytest.approx(1000e6 * H * 2.65e-14 / 2, rel=1e-9)
     assert any("largest tabulated sphere" in note for note in result.notes)
+
+
+def test_examples_use_every_field_of_the_format() -> None:
+    """Together the shipped examples exercise every property of the schema (so every field is
+    parsed and run at least once by test_examples_exist_and_validate_against_schema)."""
+    used: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            used.update(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in EXAMPLES:
+        walk(json.loads(path.read_text(encoding="utf-8")))
+    every = {key for keys in SCHEMA_KEYS.values() for key in keys}
+    assert every - used == set()

@@ -84,7 +84,7 @@ def _render_text(payload: dict[str, Any]) -> None:
         if cycle["kinetics"]:
             stdout_console.print(kin)
         doses = _table(
-            "Region", "Dose (Gy)", "Self", "Cross", "RBE-wt", "G", "BED (Gy)", "EQD2", title="Doses"
+            "Region", "Dose (Gy)", "±TIA", "Cross", "RBE-wt", "G", "BED (Gy)", "EQD2", title="Doses"
         )
         rows = [*cycle["organ_doses"], *cycle["lesion_doses"]]
         for d in rows:
@@ -92,8 +92,8 @@ def _render_text(payload: dict[str, Any]) -> None:
             sd = d.get("absorbed_dose_sd_from_tia_gy")
             doses.add_row(
                 d["region"],
-                _gy(d["absorbed_dose_gy"]) + ("" if sd is None else f" ± {sd:.3f}"),
-                _gy(d["self_dose_gy"]),
+                _gy(d["absorbed_dose_gy"]),
+                _gy(sd),
                 _gy(d["cross_dose_gy"]),
                 _gy(d["rbe_weighted_dose_gy"]),
                 "-" if bed is None else f"{bed['g_factor']:.4f}",
@@ -106,7 +106,7 @@ def _render_text(payload: dict[str, Any]) -> None:
             doses.add_row(
                 "red_marrow (blood)",
                 _gy(marrow["absorbed_dose_gy"], 4),
-                _gy(marrow["self_dose_gy"], 4),
+                "-",
                 _gy(marrow["organ_cross_dose_gy"] + marrow["remainder_dose_gy"], 4),
                 _gy(marrow["absorbed_dose_gy"], 4),
                 "-" if bed is None else f"{bed['g_factor']:.4f}",
