@@ -99,3 +99,21 @@ def test_parameters_must_match_their_names() -> None:
             extrapolated_fraction=0.0,
             converged=True,
         )
+
+
+def test_fits_with_nan_aicc_tables_compare_equal() -> None:
+    from dataclasses import replace
+
+    table = (("mono_exponential", 12.5), ("tri_exponential", math.nan))
+    a = replace(_mono_fit(), candidates_aicc=table)
+    b = replace(
+        _mono_fit(), candidates_aicc=(("mono_exponential", 12.5), ("tri_exponential", float("nan")))
+    )
+    assert a == b
+    assert a != replace(_mono_fit(), candidates_aicc=(("mono_exponential", 12.0),))
+
+
+def test_provenance_step_names_the_method() -> None:
+    step = _mono_fit().provenance_step()
+    assert step.parameters["model_name"] == "mono_exponential"
+    assert "Gear 2018" in step.method
