@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import Any
 
 from prrt.clinical import ctcae
-from prrt.clinical.case import Case, Labs, LabValue
+from prrt.clinical.case import Case, Course, Labs, LabValue
 from prrt.clinical.dose_modification import (
     Administration,
     CourseBaseline,
@@ -67,7 +69,7 @@ from prrt.clinical.response import (
     select_baseline,
 )
 from prrt.clinical.retreatment import RetreatmentAssessment, RetreatmentInput, assess_retreatment
-from prrt.errors import NonConformingInputWarning
+from prrt.errors import InvalidInputError, NonConformingInputWarning
 from prrt.units import Dimension, parse_quantity
 
 __all__ = [
@@ -113,6 +115,35 @@ _PANEL_ULN_FIELD = {
     "ast": "ast_uln_u_per_l",
     "alt": "alt_uln_u_per_l",
 }
+
+
+_JSON_ROOTS = (
+    "patient",
+    "tumour",
+    "imaging",
+    "labs",
+    "history",
+    "biomarkers",
+    "course",
+    "response",
+)
+
+
+@contextmanager
+def _at(path: str) -> Iterator[None]:
+    """Re-raise an input error of a rule module with the JSON path of the case field.
+
+    Errors that already name a case path are left alone; others (named after the
+    rule module's own argument, e.g. ``lesion[H1].longest_diameter_mm``) are given
+    ``path`` as field and keep their own name in the hint.
+    """
+    try:
+        yield
+    except InvalidInputError as err:
+        if err.field.split(".")[0].split("[")[0] in _JSON_ROOTS:
+            raise
+        hint = err.field + (f"; {err.hint}" if err.hint else "")
+        raise type(err)(path, err.value, err.expected, hint=hint) from err
 
 
 def _clean(value: float) -> float:
@@ -310,44 +341,55 @@ def _pregnant(case: Case) -> bool | None:
 def _next_cycle(
     case: Case, current_labs: dict[str, _Lab], profile: Profile
 ) -> CycleDecision | None:
-    course = case.course
-    if course is None:
+    if case.course is None:
         return None
+    with _at("course"):
+        return _next_cycle_of(case, case.course, current_labs, profile)
+
+
+def _next_cycle_of(
+    case: Case, course: Course, current_labs: dict[str, _Lab], profile: Profile
+) -> CycleDecision:
     base_labs = _labs(course.baseline.labs, "course.baseline.labs")
-    baseline = CourseBaseline(
-        sex=case.patient.sex,
-        labs=_panel(base_labs),
-        weight_kg=_quantity(course.baseline.weight, Dimension.MASS, "course.baseline.weight"),
-        age_years=course.baseline.age_years
-        if course.baseline.age_years is not None
-        else case.patient.age_years,
-    )
-    administrations = tuple(
-        Administration(
-            cycle_number=a.cycle,
-            administration_date=a.date,
-            activity_bq=parse_quantity(
-                a.activity,
-                Dimension.ACTIVITY,
-                field=f"course.administrations[{i}].activity",
-                positive=True,
-            ),
+    with _at("course.baseline"):
+        baseline = CourseBaseline(
+            sex=case.patient.sex,
+            labs=_panel(base_labs),
+            weight_kg=_quantity(course.baseline.weight, Dimension.MASS, "course.baseline.weight"),
+            age_years=course.baseline.age_years
+            if course.baseline.age_years is not None
+            else case.patient.age_years,
         )
-        for i, a in enumerate(course.administrations)
-    )
-    history = CourseHistory(
-        baseline=baseline,
-        administrations=administrations,
-        episodes=tuple(Episode(e.category, e.after_dose) for e in course.episodes),
-    )
+    administrations = []
+    for i, a in enumerate(course.administrations):
+        where = f"course.administrations[{i}]"
+        with _at(where):
+            activity = parse_quantity(
+                a.activity, Dimension.ACTIVITY, field=f"{where}.activity", positive=True
+            )
+            administrations.append(
+                Administration(
+                    cycle_number=a.cycle, administration_date=a.date, activity_bq=activity
+                )
+            )
+    episodes = []
+    for i, e in enumerate(course.episodes):
+        with _at(f"course.episodes[{i}]"):
+            episodes.append(Episode(e.category, e.after_dose))
+    with _at("course.administrations"):
+        history = CourseHistory(
+            baseline=baseline, administrations=tuple(administrations), episodes=tuple(episodes)
+        )
     worst = None
     if course.worst_since_last_dose is not None:
         worst = _panel(_labs(course.worst_since_last_dose, "course.worst_since_last_dose"))
     toxicities = None
     if course.toxicities is not None:
-        toxicities = tuple(
-            Toxicity(x.term, x.worst_grade, x.current_grade, x.related) for x in course.toxicities
-        )
+        items = []
+        for i, x in enumerate(course.toxicities):
+            with _at(f"course.toxicities[{i}]"):
+                items.append(Toxicity(x.term, x.worst_grade, x.current_grade, x.related))
+        toxicities = tuple(items)
     current = CycleAssessment(
         assessment_date=case.assessment_date,
         labs=_panel(current_labs),
@@ -394,74 +436,71 @@ def _recist(case: Case) -> tuple[tuple[TimePointResponse, ...], BestOverallRespo
     resp = case.response
     if resp is None:
         return None
-    lesions = [
-        BaselineLesion(
-            lesion_id=les.id,
-            organ=les.organ,
-            longest_diameter_mm=_quantity(
-                les.longest_diameter,
-                Dimension.LENGTH,
-                f"response.baseline_lesions[{i}].longest_diameter",
-            ),
-            short_axis_mm=_quantity(
-                les.short_axis, Dimension.LENGTH, f"response.baseline_lesions[{i}].short_axis"
-            ),
-            is_lymph_node=les.lymph_node,
-            modality=les.modality,
-            slice_thickness_mm=_quantity(
-                les.slice_thickness,
-                Dimension.LENGTH,
-                f"response.baseline_lesions[{i}].slice_thickness",
-            ),
-            non_measurable_reason=les.non_measurable_reason,
-        )
-        for i, les in enumerate(resp.baseline_lesions)
-    ]
-    baseline = select_baseline(lesions, target_ids=resp.target_ids)
-    time_points = [
-        TimePoint(
-            assessment_date=tp.date,
-            targets=tuple(
-                TargetMeasurement(
-                    o.id,
-                    o.state,
-                    _quantity(
-                        o.size, Dimension.LENGTH, f"response.time_points[{i}].targets[{j}].size"
+    lesions = []
+    for i, les in enumerate(resp.baseline_lesions):
+        where = f"response.baseline_lesions[{i}]"
+        with _at(where):
+            lesions.append(
+                BaselineLesion(
+                    lesion_id=les.id,
+                    organ=les.organ,
+                    longest_diameter_mm=_quantity(
+                        les.longest_diameter, Dimension.LENGTH, f"{where}.longest_diameter"
                     ),
-                )
-                for j, o in enumerate(tp.targets)
-            ),
-            non_targets=tuple(
-                NonTargetObservation(
-                    o.id,
-                    o.state,
-                    _quantity(
-                        o.short_axis,
-                        Dimension.LENGTH,
-                        f"response.time_points[{i}].non_targets[{j}].short_axis",
+                    short_axis_mm=_quantity(
+                        les.short_axis, Dimension.LENGTH, f"{where}.short_axis"
                     ),
+                    is_lymph_node=les.lymph_node,
+                    modality=les.modality,
+                    slice_thickness_mm=_quantity(
+                        les.slice_thickness, Dimension.LENGTH, f"{where}.slice_thickness"
+                    ),
+                    non_measurable_reason=les.non_measurable_reason,
                 )
-                for j, o in enumerate(tp.non_targets)
-            ),
-            new_lesions=tp.new_lesions,
-            tumour_markers_normal=tp.tumour_markers_normal,
-            new_lesion_first_seen=tp.new_lesion_first_seen,
-            non_target_response=tp.non_target_response,
-        )
-        for i, tp in enumerate(resp.time_points)
-    ]
-    responses = assess_time_points(baseline, time_points)
+            )
+    with _at("response.target_ids" if resp.target_ids is not None else "response.baseline_lesions"):
+        baseline = select_baseline(lesions, target_ids=resp.target_ids)
+    time_points = []
+    for i, tp in enumerate(resp.time_points):
+        where = f"response.time_points[{i}]"
+        targets = []
+        for j, t in enumerate(tp.targets):
+            with _at(f"{where}.targets[{j}]"):
+                size = _quantity(t.size, Dimension.LENGTH, f"{where}.targets[{j}].size")
+                targets.append(TargetMeasurement(t.id, t.state, size))
+        non_targets = []
+        for j, n in enumerate(tp.non_targets):
+            with _at(f"{where}.non_targets[{j}]"):
+                axis = _quantity(
+                    n.short_axis, Dimension.LENGTH, f"{where}.non_targets[{j}].short_axis"
+                )
+                non_targets.append(NonTargetObservation(n.id, n.state, axis))
+        with _at(where):
+            time_points.append(
+                TimePoint(
+                    assessment_date=tp.date,
+                    targets=tuple(targets),
+                    non_targets=tuple(non_targets),
+                    new_lesions=tp.new_lesions,
+                    tumour_markers_normal=tp.tumour_markers_normal,
+                    new_lesion_first_seen=tp.new_lesion_first_seen,
+                    non_target_response=tp.non_target_response,
+                )
+            )
+    with _at("response.time_points"):
+        responses = assess_time_points(baseline, time_points)
     if not responses:
         return responses, None
     last_cycle = resp.last_cycle_date
     if last_cycle is None and case.course is not None and case.course.administrations:
         last_cycle = case.course.administrations[-1].date
-    best = best_overall_response(
-        responses,
-        treatment_start=resp.treatment_start,
-        confirmation_required=resp.confirmation_required,
-        last_cycle_date=last_cycle,
-    )
+    with _at("response"):
+        best = best_overall_response(
+            responses,
+            treatment_start=resp.treatment_start,
+            confirmation_required=resp.confirmation_required,
+            last_cycle_date=last_cycle,
+        )
     return responses, best
 
 

@@ -237,3 +237,18 @@ def test_report_dict_is_json_serialisable_and_starts_with_the_verdict() -> None:
     assert (
         report["renal"]["crcl_ml_per_min"] == 69.4
     )  # (140-61) x 64 x 0.85 x 88.4 / (72 x 76) = 69.36
+
+
+def test_errors_of_the_response_and_course_modules_carry_the_json_path() -> None:
+    data = example("06_course_cycle3_thrombocytopenia_with_recist.json")
+    del data["response"]["baseline_lesions"][0]["longest_diameter"]
+    with pytest.raises(InvalidInputError) as info:
+        evaluate_case(case_from_dict(data))
+    assert info.value.field == "response.baseline_lesions[0]"
+    assert info.value.hint is not None
+    assert "longest_diameter" in info.value.hint
+    data = example("06_course_cycle3_thrombocytopenia_with_recist.json")
+    data["course"]["administrations"][1]["date"] = "2025-01-01"  # before cycle 1
+    with pytest.raises(InvalidInputError) as info:
+        evaluate_case(case_from_dict(data))
+    assert info.value.field.startswith("course.administrations")
