@@ -132,3 +132,30 @@ def test_planned_cycles_never_cross_the_limit(doses: list[float], activity: floa
         assert planned + plan.dose_per_cycle_gy > 23.0 - 1e-9
     lo, hi = plan.additional_cycles_band
     assert lo <= plan.additional_cycles <= hi
+
+
+@given(
+    marrow=st.lists(
+        st.one_of(st.none(), st.floats(min_value=0.0, max_value=1.0)), min_size=1, max_size=6
+    ),
+)
+def test_missing_marrow_dose_never_within(marrow: list[float | None]) -> None:
+    """A cycle without a marrow dose can never give WITHIN for the marrow limit (style guide:
+    removing data never yields PASS)."""
+    from prrt.dosimetry.course import LimitStatus, check_limits
+
+    cycles = []
+    for i, value in enumerate(marrow):
+        organs = {"kidneys": CycleOrganDose("kidneys", 1.0)}
+        if value is not None:
+            organs["red_marrow"] = CycleOrganDose("red_marrow", value)
+        cycles.append(
+            CycleDosimetry(cycle_number=i + 1, administered_activity_bq=7.4e9, organs=organs)
+        )
+    checks = check_limits(cumulative_doses(cycles), load_limit_profile(), renal_risk_factors=False)
+    status = next(c.status for c in checks if c.limit.id == "red_marrow.absorbed_dose")
+    if None in marrow:
+        assert status is not LimitStatus.WITHIN
+    given_total = sum(v for v in marrow if v is not None)
+    if given_total > 2.0:
+        assert status is LimitStatus.EXCEEDED
