@@ -56,8 +56,13 @@ def test_removing_a_reference_never_lowers_a_determinate_grade(case, dropped):
     full = grade(term, value, **refs)
     refs[dropped] = None
     partial = grade(term, value, **refs)
-    if full.grade is not None and partial.grade is not None:
-        assert partial.grade >= full.grade
+    if full.grade is not None and partial.grade is not None and partial.grade < full.grade:
+        # The only way a lower grade may appear is a documented default standing in
+        # for the dropped reference (CKD eGFR LLN 90, clinical-rules.md §5.1 [P]);
+        # it must then be named in the result's assumptions, never silent.
+        assert dropped == "lln"
+        assert term is CtcaeTerm.CHRONIC_KIDNEY_DISEASE
+        assert any("LLN 90" in a for a in partial.assumptions)
 
 
 @given(graded_pair())
