@@ -133,14 +133,16 @@ _JSON_ROOTS = (
 def _at(path: str) -> Iterator[None]:
     """Re-raise an input error of a rule module with the JSON path of the case field.
 
-    Errors that already name a case path are left alone; others (named after the
+    Errors that already name a path of this section (or of ``patient``/``labs``, whose
+    values the section reuses) are left alone; others (named after the
     rule module's own argument, e.g. ``lesion[H1].longest_diameter_mm``) are given
     ``path`` as field and keep their own name in the hint.
     """
     try:
         yield
     except InvalidInputError as err:
-        if err.field.split(".")[0].split("[")[0] in _JSON_ROOTS:
+        section = path.split(".")[0].split("[")[0]
+        if err.field.split(".")[0].split("[")[0] in (section, "patient", "labs"):
             raise
         hint = err.field + (f"; {err.hint}" if err.hint else "")
         raise type(err)(path, err.value, err.expected, hint=hint) from err
