@@ -54,7 +54,7 @@ from prrt.clinical.eligibility import (
 )
 from prrt.clinical.imaging_scores import ImagingLesion, sstr_positive
 from prrt.clinical.labs import Analyte, to_canonical_lab
-from prrt.clinical.outcome import Verdict
+from prrt.clinical.outcome import Status, Verdict
 from prrt.clinical.profiles import Profile, get_profile
 from prrt.clinical.renal import Sex
 from prrt.clinical.response import (
@@ -582,6 +582,8 @@ class CaseReport:
             "profile": {"name": self.profile.name, "version": self.profile.version},
             "verdict": self.verdict.value,
             "pathway": self.pathway,
+            "fired": [o.rule_id for o in self.outcomes if o.status is Status.FAIL],
+            "undecided": [o.rule_id for o in self.outcomes if o.status is Status.INDETERMINATE],
             "notes": list(self.notes),
             "grade": elig.grade.to_dict(),
             "scores": {

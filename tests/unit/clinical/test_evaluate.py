@@ -252,3 +252,20 @@ def test_errors_of_the_response_and_course_modules_carry_the_json_path() -> None
     with pytest.raises(InvalidInputError) as info:
         evaluate_case(case_from_dict(data))
     assert info.value.field.startswith("course.administrations")
+
+
+def test_report_lists_fired_and_undecided_rules() -> None:
+    report = evaluate_case(
+        case_from_dict(example("03_not_eligible_mismatch_thrombocytopenia.json"))
+    ).to_dict()
+    assert {"X-NETPET-P5", "X-PLT-LT75", "X-SSTR-TARGET-BELOW-THRESHOLD"} <= set(report["fired"])
+    assert report["undecided"] == []
+
+
+def test_paediatric_case_notes_the_renal_equations() -> None:
+    data = example(EX01)
+    data["patient"]["age_years"] = 15
+    report = evaluate_case(case_from_dict(data))
+    assert any("validated for adults" in note for note in report.notes)
+    assert report.eligibility.outcome("C-AGE-12-17").status is Status.FAIL
+    assert report.verdict is Verdict.NEEDS_REVIEW
