@@ -681,7 +681,7 @@ def assess_eligibility(
 
     # History and disease extent.
     prior_prrt = _history_rules(rules, inp, profile)
-    _extent_rules(rules, inp, th("W-LIVER-BURDEN-GT50"))
+    _extent_rules(rules, inp, profile)
     _information(rules, inp)
 
     outcomes = tuple(rules.items)
@@ -1200,7 +1200,12 @@ def _history_rules(rules: _Rules, inp: EligibilityInput, profile: Profile) -> bo
     return prior_prrt
 
 
-def _extent_rules(rules: _Rules, inp: EligibilityInput, t_liver: Threshold) -> None:
+def _extent_rules(rules: _Rules, inp: EligibilityInput, profile: Profile) -> None:
+    """Disease-extent rules; their class is the profile's ``disease_extent_severity``."""
+    severity = (
+        Severity.CAUTION if profile.disease_extent_severity == "caution" else Severity.WARNING
+    )
+    t_liver = dataclasses.replace(profile.threshold("W-LIVER-BURDEN-GT50"), severity=severity)
     perit: bool | None
     if inp.peritoneal_carcinomatosis is True or inp.mesenteric_mass is True:
         perit = True
@@ -1213,7 +1218,7 @@ def _extent_rules(rules: _Rules, inp: EligibilityInput, t_liver: Threshold) -> N
         perit,
         observed=perit,
         source="Seed ref 17; Strosberg et al., J Nucl Med 2021 [R]: bowel obstruction/ascites risk",
-        severity=Severity.WARNING,
+        severity=severity,
         fired="peritoneal carcinomatosis or mesenteric mass: bowel obstruction risk; consider low-dose steroid prophylaxis for 2-4 weeks",
         cleared="no peritoneal/mesenteric disease",
         missing="peritoneal/mesenteric disease status missing",
@@ -1224,7 +1229,7 @@ def _extent_rules(rules: _Rules, inp: EligibilityInput, t_liver: Threshold) -> N
         inp.diffuse_bone_marrow_involvement,
         observed=inp.diffuse_bone_marrow_involvement,
         source="EU SmPC / IAEA 2013 risk factor [R]",
-        severity=Severity.WARNING,
+        severity=severity,
         fired="diffuse bone-marrow involvement: haematotoxicity risk",
         cleared="no diffuse bone-marrow involvement",
         missing="bone-marrow involvement status missing",

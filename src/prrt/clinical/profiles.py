@@ -49,6 +49,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "sstr_min_score_pet": (2, 3),
     "sstr_min_score_scintigraphy": (2, 3),
     "single_index_high_grade": ("indeterminate", "use_available_index"),
+    "disease_extent_severity": ("warning", "caution"),
     "retreatment_clock": ("last_cycle", "first_cycle"),
     "ctcae_version": ("5.0",),
     "dmt_recurrent_reading": ("any_later_in_course", "on_reduced_dose"),
@@ -118,6 +119,9 @@ class Profile:
     single_index_high_grade
         ``"indeterminate"``: with one index below G3 the G3 rules are indeterminate;
         ``"use_available_index"``: the available index is trusted (WHO-2).
+    disease_extent_severity
+        Class of the peritoneal/mesenteric, liver-burden and diffuse-marrow rules:
+        ``"warning"`` (§3.2, never a gate) or ``"caution"`` (MDT review).
     inr_fallback
         Use INR > 1.5 as "prothrombin abnormal" when PT activity is missing (§11.8).
     retreatment_min_interval_months, retreatment_clock
@@ -145,6 +149,7 @@ class Profile:
     g3_ki67_upper_bound_inclusive: bool
     nec_treated_like_net_g3: bool
     single_index_high_grade: Literal["indeterminate", "use_available_index"]
+    disease_extent_severity: Literal["warning", "caution"]
     inr_fallback: bool
     retreatment_min_interval_months: int
     retreatment_clock: Literal["last_cycle", "first_cycle"]

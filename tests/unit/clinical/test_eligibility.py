@@ -546,6 +546,18 @@ def test_peritoneal_disease_and_diffuse_bone_are_shown_but_do_not_gate() -> None
     assert res.verdict is Verdict.ELIGIBLE
 
 
+def test_disease_extent_as_caution_setting() -> None:
+    profile = get_profile().with_settings(disease_extent_severity="caution")
+    for changes in (
+        {"peritoneal_carcinomatosis": True},
+        {"diffuse_bone_marrow_involvement": True},
+        {"liver_tumour_burden_percent": 50.1},
+    ):
+        res = assess_eligibility(dataclasses.replace(BASE, **changes), profile)
+        assert res.verdict is Verdict.NEEDS_REVIEW, changes
+    assert assess_eligibility(BASE, profile).verdict is Verdict.ELIGIBLE
+
+
 def test_ppq_and_netest_are_information_only() -> None:
     res = run(ppq="negative", netest_percent=80.0)
     assert res.outcome("I-PPQ").observed == "negative"
