@@ -31,6 +31,21 @@ pytestmark = pytest.mark.validation
 ORGANS = ("kidneys", "liver", "spleen", "tumour_1", "tumour_2")
 
 
+def _devices() -> list[object]:
+    """NumPy always; PyTorch on CUDA as well where a GPU is visible (marker 'gpu')."""
+    devices: list[object] = ["cpu"]
+    try:
+        import torch
+    except ImportError:
+        return devices
+    if torch.cuda.is_available():
+        devices.append(pytest.param("cuda", marks=pytest.mark.gpu))
+    return devices
+
+
+DEVICES = _devices()
+
+
 @cache
 def _patient(blur_and_noise: bool) -> SyntheticPatient:
     # Default phantom: 64³ voxels of 4.42 mm, times 4/24/96/168 h, FWHM 10 mm, seeded noise.
@@ -103,7 +118,7 @@ def test_led_total_deposited_energy_is_conserved() -> None:
 
 
 def _run(
-    blur_and_noise: bool, approach: str, psf_fwhm_mm: float | None
+    blur_and_noise: bool, approach: str, psf_fwhm_mm: float | None, device: str = "cpu"
 ) -> tuple[dict[str, float], float]:
     patient = _patient(blur_and_noise)
     result = voxel_dosimetry(
@@ -113,7 +128,7 @@ def _run(
         masks=patient.masks,
         approach=approach,
         psf_fwhm_mm=psf_fwhm_mm,
-        device="cpu",
+        device=device,
     )
     assert result.tia_map is not None
     tia_error = {
@@ -127,22 +142,28 @@ def _run(
     return tia_error, dose_error
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("approach", ["fit", "hybrid"])
-def test_noise_free_organ_tia_and_kidney_dose_against_phantom_truth(approach: str) -> None:
+def test_noise_free_organ_tia_and_kidney_dose_against_phantom_truth(
+    approach: str, device: str
+) -> None:
     """Without noise and blur: organ TIA and kidney mean dose within 2 % of the phantom truth."""
-    tia_error, dose_error = _run(False, approach, None)
+    tia_error, dose_error = _run(False, approach, None, device)
     assert max(abs(e) for e in tia_error.values()) < 0.02, tia_error
     assert abs(dose_error) < 0.02
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("approach", ["fit", "hybrid"])
-def test_blurred_noisy_organ_tia_and_kidney_dose_against_phantom_truth(approach: str) -> None:
+def test_blurred_noisy_organ_tia_and_kidney_dose_against_phantom_truth(
+    approach: str, device: str
+) -> None:
     """FWHM 10 mm blur + Poisson noise, recovery by the GTM with the known PSF: within 10 %.
 
     Without the recovery correction the kidneys lose ~15 % to spill-out (shown below), which is
     why the PSF-based geometric-transfer-matrix correction is part of the method.
     """
-    tia_error, dose_error = _run(True, approach, 10.0)
+    tia_error, dose_error = _run(True, approach, 10.0, device)
     assert max(abs(e) for e in tia_error.values()) < 0.10, tia_error
     assert abs(dose_error) < 0.10
     uncorrected, _ = _run(True, approach, None)

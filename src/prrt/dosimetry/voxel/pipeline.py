@@ -338,7 +338,7 @@ def compute_voxel_tia(
     model: VoxelFitModel | str = VoxelFitModel.BIEXPONENTIAL,
     psf_fwhm_mm: float | None = None,
     device: Device | str | None = None,
-    iterations: int = 20,
+    iterations: int = 12,
 ) -> VoxelTiaMap:
     """Voxel time-integrated activity from co-registered activity maps.
 

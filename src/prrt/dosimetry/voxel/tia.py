@@ -344,7 +344,7 @@ def fit_tia_curves(
     times_s: npt.ArrayLike,
     decay_constant_per_s: float,
     model: VoxelFitModel | str = VoxelFitModel.BIEXPONENTIAL,
-    iterations: int = 20,
+    iterations: int = 12,
 ) -> tuple[Any, Any]:
     """Integrate many TACs at once; the array library of ``curves`` is kept.
 
@@ -473,7 +473,7 @@ def fit_voxel_tia(
     model: VoxelFitModel | str = VoxelFitModel.BIEXPONENTIAL,
     mask: BoolArray | None = None,
     device: Device | str | None = None,
-    iterations: int = 20,
+    iterations: int = 12,
 ) -> VoxelTiaResult:
     """Voxel-wise TIA of a series of co-registered activity maps.
 

@@ -20,6 +20,20 @@ LAMBDA_LU177_PER_S = np.log(2) / (
 TIMES_S = np.array([4.0, 24.0, 96.0, 168.0]) * 3600.0
 
 
+def _torch_devices() -> list[object]:
+    """torch on the CPU always; CUDA too where a GPU is visible (marker 'gpu')."""
+    devices: list[object] = ["torch-cpu"]
+    if torch_available():
+        import torch
+
+        if torch.cuda.is_available():
+            devices.append(pytest.param("cuda", marks=pytest.mark.gpu))
+    return devices
+
+
+TORCH_DEVICES = _torch_devices()
+
+
 def test_cpu_is_numpy() -> None:
     """'cpu' always means NumPy/SciPy on the CPU."""
     backend = select_backend("cpu")
@@ -68,7 +82,8 @@ def test_cuda_without_gpu_is_refused_or_used() -> None:
             select_backend("cuda")
 
 
-def test_torch_convolution_equals_numpy_within_float32() -> None:
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_torch_convolution_equals_numpy_within_float32(device: str) -> None:
     """The torch FFT path equals the NumPy path within float32 tolerance (1e-5 of the maximum)."""
     pytest.importorskip("torch")
     rng = np.random.default_rng(11)
@@ -77,7 +92,7 @@ def test_torch_convolution_equals_numpy_within_float32() -> None:
     z = np.arange(-3, 4)
     kernel = np.exp(-(z[:, None, None] ** 2 + z[None, :, None] ** 2 + z[None, None, :] ** 2) / 3.0)
     reference = convolve_kernel(tia, kernel, device="cpu", precision="float64")
-    torch_dose = convolve_kernel(tia, kernel, device="torch-cpu")
+    torch_dose = convolve_kernel(tia, kernel, device=device)
     assert isinstance(torch_dose, np.ndarray)
     assert np.max(np.abs(torch_dose - reference)) / reference.max() < 1e-5
 
@@ -94,7 +109,8 @@ def test_torch_tensor_in_tensor_out() -> None:
     assert float(out.sum()) == pytest.approx(5.0 * 27, rel=1e-6)
 
 
-def test_torch_voxel_tia_equals_numpy_within_float32() -> None:
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_torch_voxel_tia_equals_numpy_within_float32(device: str) -> None:
     """The torch fit path gives the NumPy TIA within float32 tolerance and the same methods."""
     pytest.importorskip("torch")
     rng = np.random.default_rng(5)
@@ -109,9 +125,9 @@ def test_torch_voxel_tia_equals_numpy_within_float32() -> None:
         maps, times_s=TIMES_S, decay_constant_per_s=LAMBDA_LU177_PER_S, device="cpu"
     )
     tch = fit_voxel_tia(
-        maps, times_s=TIMES_S, decay_constant_per_s=LAMBDA_LU177_PER_S, device="torch-cpu"
+        maps, times_s=TIMES_S, decay_constant_per_s=LAMBDA_LU177_PER_S, device=device
     )
-    assert tch.backend == "torch-cpu"
+    assert tch.backend == ("torch-cpu" if device == "torch-cpu" else "torch-cuda")
     np.testing.assert_allclose(tch.tia_bq_s, cpu.tia_bq_s, rtol=2e-4)
     assert np.mean(tch.method_map == cpu.method_map) > 0.99
     truth = a_f / lam_f + a_s / lam_s
