@@ -65,7 +65,7 @@ __all__ = ["GENERATOR_VERSION", "EmissionData", "main", "sample_spectrum_energy_
 _LOG = logging.getLogger(__name__)
 
 #: Version of the generator recorded in the manifest.
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 
 #: Radial shell edges (mm) per nuclide and class.
 _ELECTRON_EDGES_MM = {
@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "moller_cut_mev": MOLLER_CUT_MEV,
             "step_energy_loss_fraction": STEP_ENERGY_LOSS_FRACTION,
             "absorption_cutoff_mev": ABSORPTION_CUTOFF_MEV,
-            "multiple_scattering": "Wentzel per step, mean from Moliere-screened Rutherford lambda1, random hinge",
+            "multiple_scattering": "Wentzel per step, mean from Moliere-screened Rutherford lambda1 with McKinley-Feshbach factor, random hinge",
             "bremsstrahlung": "removed (not deposited)",
         },
         "photon_cutoff_mev": PHOTON_CUTOFF_MEV,

@@ -344,7 +344,7 @@ def voxel_kernel(
     >>> k = voxel_kernel(nuclide="Y-90", spacing_mm=(4.0, 4.0, 3.0), density_g_per_ml=1.0)
     >>> share = k.value_at((0, 0, 0)) * k.voxel_mass_kg / k.energy_per_decay_j
     >>> round(share, 2)  # share kept by the source voxel; §3.6.5 (Graves kernel): 0.3375
-    0.35
+    0.34
     """
     return _cached_kernel(
         kernel_nuclide(nuclide),
@@ -360,7 +360,7 @@ def _voxel_mass_kg(spacing_mm: tuple[float, float, float], density_g_per_ml: flo
     return density_g_per_ml * volume_ml * 1.0e-3
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def _cached_kernel(
     nuclide: str,
     emission_set: EmissionSet,
