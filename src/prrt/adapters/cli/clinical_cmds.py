@@ -145,6 +145,10 @@ def _render_case(report: dict[str, Any]) -> None:
         console.print(
             Text.assemble(("BEST RESPONSE (RECIST 1.1): ", "bold"), f"{bor['response']}{flags}")
         )
+    retreatment = report.get("retreatment")
+    if retreatment is not None:
+        interval = next(o for o in retreatment["outcomes"] if o["rule_id"].startswith("RETX-1"))
+        console.print(Text.assemble(("RE-TREATMENT INTERVAL: ", "bold"), interval["message"]))
     for note in report.get("notes", []):
         console.print(f"note: {note}", style="yellow")
 
@@ -270,7 +274,9 @@ def _render_case(report: dict[str, Any]) -> None:
     if rest:
         parts = []
         for o in rest:
-            mark, style = _STATUS_MARK[o["status"]]
+            mark, style = (
+                ("info", "cyan") if o["severity"] == "information" else _STATUS_MARK[o["status"]]
+            )
             parts.append(Text.assemble((f"{mark} ", style), o["rule_id"]))
         console.print(Text("Other rules: ", style="bold"), Text("  ").join(parts))
     console.print()
