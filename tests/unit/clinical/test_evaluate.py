@@ -269,3 +269,32 @@ def test_paediatric_case_notes_the_renal_equations() -> None:
     assert any("validated for adults" in note for note in report.notes)
     assert report.eligibility.outcome("C-AGE-12-17").status is Status.FAIL
     assert report.verdict is Verdict.NEEDS_REVIEW
+
+
+def test_eu_smpc_2017_profile_counts_isolated_grade3_leukopenia() -> None:
+    # WBC nadir 1.8 x10^9/L (< 2.0, CTCAE G3) with platelets, Hb and ANC above their limits:
+    # not dose-modifying under the US table, dose-modifying under the older EU wording (§4.3).
+    data = example("06_course_cycle3_thrombocytopenia_with_recist.json")
+    data["course"]["worst_since_last_dose"]["platelets"] = {"value": 90, "unit": "10^9/L"}
+    data["course"]["worst_since_last_dose"]["white_cells"] = {"value": 1.8, "unit": "10^9/L"}
+    default = evaluate_case(case_from_dict(data)).next_cycle
+    eu = evaluate_case(case_from_dict(data), get_profile("EU_SMPC_2017")).next_cycle
+    assert default is not None
+    assert eu is not None
+    assert default.decision.value == "FULL_7.4_GBQ"
+    assert eu.reason_codes == ("CYC-3-REDUCE-ANAEMIA_NEUTROPENIA",)
+
+
+def test_uspi_delay_reading_profile_allows_more_than_16_weeks() -> None:
+    # Platelets 60 still < 75 at 17 weeks after the last dose (2025-03-10 -> 2025-07-07):
+    # STOP when 16 weeks is the maximum interval, WITHHOLD when it is a delay beyond the 8-week schedule.
+    data = example("06_course_cycle3_thrombocytopenia_with_recist.json")
+    data["assessment_date"] = "2025-07-07"
+    data["labs"]["platelets"] = {"value": 60, "unit": "10^9/L"}
+    default = evaluate_case(case_from_dict(data)).next_cycle
+    delay = evaluate_case(case_from_dict(data), get_profile("USPI_DELAY_READING")).next_cycle
+    assert default is not None
+    assert delay is not None
+    assert default.weeks_since_last_dose == 17.0
+    assert default.decision.value == "STOP"
+    assert delay.decision.value == "WITHHOLD"
