@@ -26,7 +26,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from prrt.clinical.dose_modification import DmtCategory
 from prrt.clinical.eligibility import BrainMetastases, PregnancyStatus, TherapyKind
@@ -144,6 +144,16 @@ class Imaging(_Model):
     sstr: SstrImaging | None = None
     fdg_pet: FdgPet | None = None
     lesions: list[Lesion] | None = None
+
+    @field_validator("lesions")
+    @classmethod
+    def _unique_ids(cls, lesions: list[Lesion] | None) -> list[Lesion] | None:
+        if lesions is not None:
+            ids = [lesion.id for lesion in lesions]
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"unique lesion ids (repeated: {', '.join(duplicates)})")
+        return lesions
 
 
 class LabValue(_Model):

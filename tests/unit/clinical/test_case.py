@@ -90,6 +90,12 @@ def _with(path: str, value: Any) -> dict[str, Any]:
             "a valid number",
         ),
         ("schema_version", "2.0", "schema_version", "'1.0'"),
+        (
+            "imaging.lesions",
+            [{"id": "L1", "target": True}, {"id": "L1", "target": False}],
+            "imaging.lesions",
+            "unique lesion ids (repeated: L1)",
+        ),
     ],
 )
 def test_bad_input_names_the_json_path_value_and_expectation(
