@@ -50,6 +50,7 @@ _kernel_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 def clear_kernel_cache() -> None:
     """Forget every cached kernel transform (frees host and GPU memory)."""
     _kernel_cache.clear()
+    _known_kernels.clear()
 
 
 def check_kernel(kernel_gy_per_bq_s: npt.ArrayLike, *, field: str = "kernel") -> FloatArray:
@@ -138,8 +139,37 @@ def _plan(
 def _kernel_key(
     kernel: FloatArray, fft_shape: tuple[int, ...], dtype: str, where: str
 ) -> tuple[Any, ...]:
+    return (_digest(kernel), kernel.shape, fft_shape, dtype, where)
+
+
+# Read-only kernels (e.g. the cached VoxelKernel arrays) cannot change: their digest
+# and validation are remembered by identity (the entry keeps the array alive, so its
+# id cannot be reused), which saves hashing 1 MB per call on the GPU path.
+_known_kernels: OrderedDict[int, tuple[FloatArray, str]] = OrderedDict()
+
+
+def _digest(kernel: FloatArray) -> str:
+    entry = _known_kernels.get(id(kernel))
+    if entry is not None and entry[0] is kernel:
+        return entry[1]
     digest = hashlib.sha1(np.ascontiguousarray(kernel).tobytes(), usedforsecurity=False).hexdigest()
-    return (digest, kernel.shape, fft_shape, dtype, where)
+    if not kernel.flags.writeable:
+        _known_kernels[id(kernel)] = (kernel, digest)
+        while len(_known_kernels) > _CACHE_SIZE:
+            _known_kernels.popitem(last=False)
+    return digest
+
+
+def _checked_kernel(kernel_gy_per_bq_s: npt.ArrayLike) -> FloatArray:
+    if isinstance(kernel_gy_per_bq_s, np.ndarray) and not kernel_gy_per_bq_s.flags.writeable:
+        entry = _known_kernels.get(id(kernel_gy_per_bq_s))
+        if (
+            entry is not None
+            and entry[0] is kernel_gy_per_bq_s
+            and kernel_gy_per_bq_s.dtype == np.float64
+        ):
+            return kernel_gy_per_bq_s
+    return check_kernel(kernel_gy_per_bq_s)
 
 
 def _cached(key: tuple[Any, ...], make: Any) -> Any:
@@ -253,7 +283,7 @@ def convolve_kernel(
     >>> [round(float(dose[2, 2, k]), 5) for k in (1, 2, 3)]
     [0.0, 20.0, 5.0]
     """
-    kernel = check_kernel(kernel_gy_per_bq_s)
+    kernel = _checked_kernel(kernel_gy_per_bq_s)
     if precision not in ("float32", "float64"):
         raise InvalidInputError("precision", precision, "'float32' or 'float64'")
     is_tensor = type(tia_bq_s).__module__.startswith("torch")

@@ -126,3 +126,28 @@ def test_unknown_precision_is_refused() -> None:
     """Only float32 and float64 FFTs exist."""
     with pytest.raises(InvalidInputError, match="precision"):
         convolve_kernel(np.ones((4, 4, 4)), np.ones((3, 3, 3)), device="cpu", precision="half")  # type: ignore[arg-type]
+
+
+def test_kernel_changed_in_place_is_not_served_from_cache() -> None:
+    """A writeable kernel edited between calls gives the new result (cache keyed by content)."""
+    kernel = np.zeros((3, 3, 3))
+    kernel[1, 1, 1] = 1.0
+    tia = np.zeros((5, 5, 5))
+    tia[2, 2, 2] = 1.0
+    first = convolve_kernel(tia, kernel, device="cpu")
+    kernel[1, 1, 1] = 3.0
+    second = convolve_kernel(tia, kernel, device="cpu")
+    assert first[2, 2, 2] == pytest.approx(1.0, rel=1e-6)
+    assert second[2, 2, 2] == pytest.approx(3.0, rel=1e-6)
+
+
+def test_read_only_kernel_is_validated_once_and_reused() -> None:
+    """A read-only kernel (as VoxelKernel arrays) gives identical results on repeated calls."""
+    kernel = _gaussian_kernel(2, 0.8)
+    kernel.flags.writeable = False
+    tia = np.zeros((9, 9, 9))
+    tia[4, 4, 4] = 1.0
+    first = convolve_kernel(tia, kernel, device="cpu", precision="float64")
+    second = convolve_kernel(tia, kernel, device="cpu", precision="float64")
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first[2:7, 2:7, 2:7], kernel, rtol=1e-9, atol=1e-24)
