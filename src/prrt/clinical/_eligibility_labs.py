@@ -25,6 +25,9 @@ from prrt.clinical.renal import creatinine_clearance_cockcroft_gault, egfr_ckd_e
 from prrt.errors import InvalidInputError, NonConformingInputWarning
 
 _DAYS_PER_WEEK = 7.0
+#: EU "not recommended" CrCl limit named in the C-CRCL-30-49 text (LysaKare SmPC 4.2/4.4
+#: restatement, clinical-rules.md §3.1 B); explanatory only, the rule itself uses the table.
+EU_CRCL_NOT_RECOMMENDED_ML_PER_MIN = 40.0
 
 
 def renal_values(inp: EligibilityInput) -> tuple[float | None, float | None]:
@@ -57,11 +60,18 @@ def lab_rules(rules: Rules, inp: EligibilityInput, profile: Profile, crcl: float
     rules.numeric(th("W-ANC-LT1"), opt_clean(inp.neutrophils_1e9_per_l), label="ANC")
     rules.numeric(th("X-CRCL-LT30"), crcl, label="CrCl (Cockcroft-Gault, actual weight)")
     note = ""
-    if profile.eu_renal_subband_text and crcl is not None and 30.0 <= crcl < 50.0:
+    t_low, t_band = th("X-CRCL-LT30"), th("C-CRCL-30-49")
+    if (
+        profile.eu_renal_subband_text
+        and crcl is not None
+        and not t_low.fires(crcl)
+        and t_band.fires(crcl)
+    ):
+        eu = EU_CRCL_NOT_RECOMMENDED_ML_PER_MIN
         note = (
-            "EU: not recommended below 40 mL/min"
-            if crcl < 40.0
-            else "EU: careful benefit-risk from 40 mL/min (hyperkalaemia risk of amino acids)"
+            f"EU: not recommended below {eu:g} mL/min"
+            if crcl < eu
+            else f"EU: careful benefit-risk from {eu:g} mL/min (hyperkalaemia risk of amino acids)"
         )
     rules.numeric(
         th("C-CRCL-30-49"),
@@ -93,30 +103,31 @@ def lab_rules(rules: Rules, inp: EligibilityInput, profile: Profile, crcl: float
     # Albumin with prothrombin (§3.2 "Prothrombin abnormal" [P]).
     pt_abnormal: bool | None
     if inp.prothrombin_percent is not None:
-        pt_abnormal = th("PT-ABNORMAL-PERCENT").fires(clean(inp.prothrombin_percent))
-        pt_text = f"PT activity {inp.prothrombin_percent:g} % (abnormal < 70 %)"
+        t_pt = th("PT-ABNORMAL-PERCENT")
+        pt_abnormal = t_pt.fires(clean(inp.prothrombin_percent))
+        pt_text = f"PT activity {inp.prothrombin_percent:g} % (abnormal {t_pt.fail_when} {t_pt.value:g} %)"
     elif inp.inr is not None and profile.inr_fallback:
-        pt_abnormal = th("PT-ABNORMAL-INR").fires(clean(inp.inr))
-        pt_text = f"INR {inp.inr:g} (abnormal > 1.5; PT activity not given)"
+        t_inr = th("PT-ABNORMAL-INR")
+        pt_abnormal = t_inr.fires(clean(inp.inr))
+        pt_text = (
+            f"INR {inp.inr:g} (abnormal {t_inr.fail_when} {t_inr.value:g}; PT activity not given)"
+        )
     else:
         pt_abnormal, pt_text = None, "prothrombin not given"
     alb = opt_clean(inp.albumin_g_per_l)
     t_x, t_w = th("X-ALB-LT30-PT-ABNORMAL"), th("W-ALB-LT30-PT-NORMAL")
-    low_alb = None if alb is None else t_x.fires(alb)
     for t, fires_when_abnormal in ((t_x, True), (t_w, False)):
-        if low_alb is None:
+        low = f"albumin {alb:g} g/L {t.fail_when} {t.value:g} g/L" if alb is not None else ""
+        if alb is None:
             status, msg = Status.INDETERMINATE, "albumin missing"
-        elif not low_alb:
-            status, msg = Status.PASS, f"albumin {alb:g} g/L meets >= 30 g/L"
+        elif not t.fires(alb):
+            status, msg = Status.PASS, f"albumin {alb:g} g/L meets {t.requirement} {t.value:g} g/L"
         elif pt_abnormal is None:
-            status, msg = Status.INDETERMINATE, f"albumin {alb:g} g/L < 30 g/L; {pt_text}"
+            status, msg = Status.INDETERMINATE, f"{low}; {pt_text}"
         elif pt_abnormal is fires_when_abnormal:
-            status, msg = Status.FAIL, f"albumin {alb:g} g/L < 30 g/L with {pt_text}"
+            status, msg = Status.FAIL, f"{low} with {pt_text}"
         else:
-            status, msg = (
-                Status.NOT_APPLICABLE,
-                f"albumin {alb:g} g/L < 30 g/L; {pt_text}: see the other albumin rule",
-            )
+            status, msg = Status.NOT_APPLICABLE, f"{low}; {pt_text}: see the other albumin rule"
         rules.add(
             t.rule_id,
             status,

@@ -306,7 +306,7 @@ def fdg_recommended(rules: Rules, t: Threshold, inp: EligibilityInput, high: boo
     elif needed is True:
         status, message = (
             Status.FAIL,
-            "G3/NEC or Ki-67 > 10 % without FDG PET: FDG PET recommended before PRRT",
+            f"G3/NEC or Ki-67 {t.fail_when} {t.value:g} % without FDG PET: FDG PET recommended before PRRT",
         )
     elif needed is False:
         status, message = Status.PASS, "FDG PET not required for this grade"

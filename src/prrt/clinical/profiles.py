@@ -10,7 +10,9 @@ Guidelines disagree, so the clinical rules are grouped into switchable profiles
 
 Both tables are data in ``prrt/clinical/criteria`` (see its README); the named
 profiles in ``criteria/profiles.json`` list only what they change relative to the
-default ``PRRT-DEFAULT-1``.
+default ``PRRT-DEFAULT-1`` (settings under ``overrides``, numeric criteria under
+``threshold_overrides``).  A site can derive its own profile with
+:meth:`Profile.with_settings` and :meth:`Profile.with_threshold`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -219,6 +222,38 @@ class Profile:
             _check_setting(key, value, getattr(self, key), f"profile.{key}")
         return dataclasses.replace(self, **changes)
 
+    def with_threshold(self, rule_id: str, value: float, *, source: str) -> Profile:
+        """Return a copy with one numeric criterion changed (a site profile); the operator is kept.
+
+        Raises
+        ------
+        InvalidInputError
+            Unknown rule id, a non-finite value or an empty source.
+
+        Examples
+        --------
+        >>> site = get_profile().with_threshold("W-FDG-PET-RECOMMENDED", 15.0, source="site protocol 2026")
+        >>> site.threshold("W-FDG-PET-RECOMMENDED").value
+        15.0
+        """
+        if rule_id not in self.thresholds:
+            raise InvalidInputError("rule_id", rule_id, "a rule of eligibility_thresholds.csv")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise InvalidInputError(f"thresholds.{rule_id}", value, "a finite number")
+        if not isinstance(source, str) or not source.strip():
+            raise InvalidInputError(
+                f"thresholds.{rule_id}.source", source, "the source of the new threshold"
+            )
+        table = dict(self.thresholds)
+        table[rule_id] = dataclasses.replace(
+            table[rule_id], value=float(value), source=source, confidence="P"
+        )
+        return dataclasses.replace(self, thresholds=MappingProxyType(table))
+
 
 def _setting_names() -> tuple[str, ...]:
     excluded = {"name", "version", "description", "sources", "thresholds"}
@@ -285,6 +320,13 @@ def _build(name: str) -> Profile:
             raise DataSourceError(f"profiles.json: {err}") from err
         values[key] = override["value"]
         sources[key] = override["source"]
+    thresholds = dict(_thresholds())
+    for rule_id, override in spec.get("threshold_overrides", {}).items():
+        if rule_id not in thresholds:
+            raise DataSourceError(f"profiles.json: {name} overrides unknown threshold {rule_id!r}")
+        thresholds[rule_id] = dataclasses.replace(
+            thresholds[rule_id], value=float(override["threshold"]), source=override["source"]
+        )
     missing = set(_setting_names()) - set(values)
     if missing:
         raise DataSourceError(f"profiles.json lacks settings {sorted(missing)}")
@@ -293,7 +335,7 @@ def _build(name: str) -> Profile:
         version=str(data["criteria_version"]),
         description=spec["description"],
         sources=MappingProxyType(sources),
-        thresholds=_thresholds(),
+        thresholds=MappingProxyType(thresholds),
         **{key: values[key] for key in _setting_names()},
     )
 

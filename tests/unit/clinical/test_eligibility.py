@@ -387,6 +387,17 @@ def test_w_fdg_pet_recommended() -> None:
     assert status("W-FDG-PET-RECOMMENDED", **G3) is PASS  # FDG PET done
 
 
+def test_w_fdg_pet_recommended_site_threshold() -> None:
+    site = get_profile().with_threshold("W-FDG-PET-RECOMMENDED", 15.0, source="site protocol")
+    got = tuple(
+        assess_eligibility(dataclasses.replace(BASE, ki67_percent=k, fdg_pet_done=False), site)
+        .outcome("W-FDG-PET-RECOMMENDED")
+        .status
+        for k in (14.9, 15.0, 15.1)
+    )
+    assert got == (PASS, PASS, FAIL)
+
+
 def _with_target_score(score: int, modality: SstrModality = SstrModality.PET) -> dict[str, Any]:
     return {
         "lesions": (ImagingLesion("T1", True, 30.0, score, FdgStatus.NEGATIVE),),

@@ -95,3 +95,21 @@ def test_profile_to_dict_lists_settings_and_thresholds() -> None:
     assert data["settings"]["sstr_min_score_pet"]["value"] == 3
     assert "SSTR-4" in data["settings"]["sstr_min_score_pet"]["source"]
     assert data["thresholds"]["X-HB-LT8"]["fires_when"] == "haemoglobin < 80 g/L"
+
+
+def test_with_threshold_changes_one_criterion_and_records_its_source() -> None:
+    site = get_profile().with_threshold("W-FDG-PET-RECOMMENDED", 15.0, source="site protocol")
+    rule = site.threshold("W-FDG-PET-RECOMMENDED")
+    assert (rule.value, rule.fail_when, rule.source, rule.confidence) == (
+        15.0,
+        ">",
+        "site protocol",
+        "P",
+    )
+    assert (
+        get_profile().threshold("W-FDG-PET-RECOMMENDED").value == 10.0
+    )  # shipped profile unchanged
+    with pytest.raises(InvalidInputError, match="rule_id"):
+        get_profile().with_threshold("X-NOPE", 1.0, source="x")
+    with pytest.raises(InvalidInputError, match="source"):
+        get_profile().with_threshold("X-PLT-LT75", 100.0, source=" ")
