@@ -157,6 +157,15 @@ _PLAUSIBLE: dict[Analyte, tuple[float, float]] = {
 }
 
 
+def _fold_free(unit: str) -> str:
+    """Normalise spelling (as :func:`_normalise_unit`) but keep the letter case."""
+    text = unit.strip().replace(" ", "")
+    text = text.replace("μ", "µ").replace("⁹", "^9").replace("³", "3").replace("*", "×")
+    text = re.sub(r"^(?:x|×)?10e", "10^", text)
+    text = re.sub(r"^u(?=mol|kat|L)", "µ", text)
+    return text.replace("/u", "/µ").replace("/mm^3", "/mm3")
+
+
 def _normalise_unit(unit: str) -> str:
     """Fold common spellings: Greek mu → micro sign, u → µ, superscripts, spaces, case."""
     text = unit.strip().replace(" ", "")
@@ -171,6 +180,29 @@ _LOOKUP: dict[Analyte, dict[str, float]] = {
     analyte: {_normalise_unit(symbol): factor for symbol, factor in table.items()}
     for analyte, table in _UNITS.items()
 }
+
+# Spelling of each symbol before case folding.  Case is folded so that all-capitals
+# lab systems ("MG/DL") are understood, except where a lower-case letter would turn a
+# giga/mega prefix into gram/milli: "g/L" (a mass concentration) is not "G/L" (10^9/L).
+_CASED: dict[Analyte, dict[str, str]] = {
+    analyte: {_normalise_unit(symbol): _fold_free(symbol) for symbol in table}
+    for analyte, table in _UNITS.items()
+}
+
+
+def _lookup_factor(analyte: Analyte, unit: str) -> float | None:
+    key = _normalise_unit(unit)
+    factor = _LOOKUP[analyte].get(key)
+    if factor is None:
+        return None
+    written = _fold_free(unit)
+    documented = _CASED[analyte][key]
+    for given, expected in zip(written, documented, strict=False):
+        if given.isalpha() and expected.isalpha():
+            if given.islower() and expected.isupper() and expected in "GM":
+                return None  # "g/L" written for "G/L" (giga-cells/L): refuse, never guess
+            break
+    return factor
 
 
 def _expected(analyte: Analyte) -> str:
@@ -268,7 +300,7 @@ def to_canonical_lab(analyte: Analyte, value: float, unit: str, *, field: str) -
     number = _check_number(value, field, expected)
     if not isinstance(unit, str) or not unit.strip():
         raise UnitError(field, value, expected, hint="the unit must be given explicitly")
-    factor = _LOOKUP[analyte].get(_normalise_unit(unit))
+    factor = _lookup_factor(analyte, unit)
     if factor is None:
         raise UnitError(
             field, f"{value} {unit}", expected, hint=f"unknown unit for {analyte.value}"
@@ -299,7 +331,7 @@ def from_canonical_lab(analyte: Analyte, value: float, unit: str) -> float:
     9.8
     """
     analyte = _check_analyte(analyte, "analyte")
-    factor = _LOOKUP[analyte].get(_normalise_unit(unit)) if isinstance(unit, str) else None
+    factor = _lookup_factor(analyte, unit) if isinstance(unit, str) else None
     if factor is None:
         raise UnitError("unit", unit, "one of " + ", ".join(_UNITS[analyte]))
     return float(value) / factor

@@ -161,3 +161,15 @@ def test_plausible_range_bounds_are_inclusive():
     assert to_canonical_lab(Analyte.PLATELETS, 0.0, "10^9/L", field="p") == 0.0
     with pytest.raises(InvalidInputError):
         to_canonical_lab(Analyte.PLATELETS, rng.high + 0.1, "10^9/L", field="p")
+
+
+def test_gram_per_litre_is_not_giga_per_litre_for_counts() -> None:
+    """'g/L' typed for platelets must not be read as G/L (10^9/L): a unit slip is refused."""
+    with pytest.raises(UnitError, match="platelets"):
+        to_canonical_lab(Analyte.PLATELETS, 200.0, "g/L", field="labs.platelets")
+    assert to_canonical_lab(Analyte.PLATELETS, 200.0, "G/L", field="labs.platelets") == 200.0
+
+
+def test_all_capitals_lab_units_are_understood() -> None:
+    """All-capitals lab systems print 'MG/DL'; 1 mg/dL creatinine = 88.4 µmol/L (§0.2)."""
+    assert to_canonical_lab(Analyte.CREATININE, 1.0, "MG/DL", field="c") == pytest.approx(88.4)
