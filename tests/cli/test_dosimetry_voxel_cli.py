@@ -97,6 +97,7 @@ def test_text_output_led(study: tuple[Path, SyntheticPatient], tmp_path: Path) -
         (["--device", "tpu"], "--device"),
         (["--kernel-emissions", "alphas"], "--kernel-emissions"),
         (["--psf-fwhm", "10"], "--psf-fwhm"),
+        (["--region-fit", "spline"], "--region-fit"),
     ],
 )
 def test_bad_options_exit_2(

@@ -136,6 +136,7 @@ def _run(
     hu_density: Path | None,
     density_correction: bool,
     show_progress: bool,
+    region_fit: str = "chain",
 ) -> dict[str, Any]:
     from prrt.adapters.dicom import read_study, write_nifti, write_rtdose, write_seg
     from prrt.dosimetry.voxel.pipeline import voxel_dosimetry
@@ -190,6 +191,7 @@ def _run(
             psf_fwhm_mm=psf_fwhm_mm,
             device=device,
             progress=step,
+            region_fit=region_fit,
         )
         step("write results")
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -288,6 +290,13 @@ def register(app: typer.Typer) -> None:
                 help="Rescale the dose by ρ_kernel/ρ (needs a HU→density table).",
             ),
         ] = True,
+        region_fit: Annotated[
+            str,
+            typer.Option(
+                "--region-fit",
+                help="hybrid: region TACs by the voxel 'chain' or prrt.kinetics 'fit_best' (AICc).",
+            ),
+        ] = "chain",
         fmt: Annotated[
             OutputFormat, typer.Option("--format", help=FORMAT_HELP)
         ] = OutputFormat.TEXT,
@@ -302,6 +311,8 @@ def register(app: typer.Typer) -> None:
                 )
             if dose_method not in ("convolution", "led"):
                 raise InvalidInputError("--dose-method", dose_method, "'convolution' or 'led'")
+            if region_fit not in ("chain", "fit_best"):
+                raise InvalidInputError("--region-fit", region_fit, "'chain' or 'fit_best'")
             if device not in ("auto", "cpu", "cuda"):
                 raise InvalidInputError("--device", device, "'auto', 'cpu' or 'cuda'")
             payload = _run(
@@ -315,5 +326,6 @@ def register(app: typer.Typer) -> None:
                 hu_density,
                 density_correction,
                 show_progress=fmt is OutputFormat.TEXT,
+                region_fit=region_fit,
             )
             emit(payload, fmt, _render_text)

@@ -34,6 +34,7 @@ the volume it produces.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,14 +66,16 @@ from prrt.dosimetry.voxel.tia import (
     fit_tia_curves,
     fit_voxel_tia,
 )
-from prrt.errors import GeometryMismatchError, InvalidInputError
+from prrt.errors import FitError, GeometryMismatchError, InvalidInputError
 from prrt.imaging.volume import Volume, VoxelQuantity, check_same_geometry
+from prrt.kinetics import TimeActivityCurve, fit_best
 from prrt.physics import get_nuclide
 from prrt.provenance import Step
 from prrt.units import J_PER_MEV, seconds_between
 
 __all__ = [
     "DoseMethod",
+    "RegionFit",
     "TiaApproach",
     "VoxelDoseResult",
     "VoxelTiaMap",
@@ -94,6 +97,13 @@ class TiaApproach(str, Enum):
 
     FIT = "fit"
     HYBRID = "hybrid"
+
+
+class RegionFit(str, Enum):
+    """How the hybrid method integrates each region's TAC."""
+
+    CHAIN = "chain"
+    FIT_BEST = "fit_best"
 
 
 class DoseMethod(str, Enum):
@@ -339,6 +349,7 @@ def compute_voxel_tia(
     psf_fwhm_mm: float | None = None,
     device: Device | str | None = None,
     iterations: int = 12,
+    region_fit: RegionFit | str = RegionFit.CHAIN,
 ) -> VoxelTiaMap:
     """Voxel time-integrated activity from co-registered activity maps.
 
@@ -365,6 +376,11 @@ def compute_voxel_tia(
         ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"torch-cpu"`` (``None``: ``PRRT_DEVICE``).
     iterations
         Levenberg–Marquardt iterations of the voxel fits.
+    region_fit
+        ``hybrid`` only: how region TACs are integrated — ``"chain"`` (default,
+        the voxel fit chain) or ``"fit_best"`` (:func:`prrt.kinetics.fit_best`,
+        AICc selection among at most 2-parameter models for 4 points, as the
+        organ-level dosimetry does; the chain is used where it fails).
 
     Returns
     -------
@@ -380,6 +396,7 @@ def compute_voxel_tia(
     """
     tia_approach: TiaApproach = _parse_enum(TiaApproach, approach, "approach")
     fit_model: VoxelFitModel = _parse_enum(VoxelFitModel, model, "model")
+    fitter: RegionFit = _parse_enum(RegionFit, region_fit, "region_fit")
     maps, times_s, stack = _activity_stack(activity_maps, injection_time)
     reference = maps[0]
     checked = _check_masks(masks, reference)
@@ -435,13 +452,15 @@ def compute_voxel_tia(
         tia = np.zeros(reference.shape, dtype=np.float64)
         code_names = {m.code: m.value for m in TiaMethod}
         counts = {m.value: 0 for m in TiaMethod}
-        for (name, m), value, code in zip(regions, region_tia, codes, strict=True):
+        for (name, m), row, value, code in zip(regions, tac, region_tia, codes, strict=True):
+            method = code_names[int(code)]
+            if fitter is RegionFit.FIT_BEST:
+                value, method = _fit_best_region(row, times_s, name, nuclide, value, method)
             w = weights[m]
             total = w.sum()
             tia[m] = value * (w / total if total > 0 else np.full(w.shape, 1.0 / w.size))
-            method = code_names[int(code)]
             region_methods[name] = method
-            counts[method] += int(m.sum())
+            counts[method] = counts.get(method, 0) + int(m.sum())
     region_tia = {name: float(tia[m].sum()) for name, m in regions}
     step = Step(
         name="voxel_tia",
@@ -477,6 +496,27 @@ def compute_voxel_tia(
         times_s=tuple(float(t) for t in times_s),
         backend=backend,
     )
+
+
+def _fit_best_region(
+    row: FloatArray, times_s: FloatArray, name: str, nuclide: str, fallback: float, method: str
+) -> tuple[float, str]:
+    """Region TIA by prrt.kinetics.fit_best; the chain's value where it cannot fit."""
+    try:
+        curve = TimeActivityCurve(
+            times_s=times_s, activities_bq=np.clip(row, 0.0, None), region=name, nuclide=nuclide
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = fit_best(curve)
+    except (FitError, InvalidInputError) as err:
+        logger.warning(
+            "fit_best failed for region %s (%s); using the %s chain result", name, err, method
+        )
+        return float(fallback), method
+    for w in caught:
+        logger.info("region %s: %s", name, w.message)
+    return float(fit.time_integrated_activity_bq_s), f"fit_best:{fit.model_name}"
 
 
 # ----------------------------------------------------------------------------- dose
@@ -678,6 +718,7 @@ def voxel_dosimetry(
     psf_fwhm_mm: float | None = None,
     device: Device | str | None = None,
     progress: ProgressCallback | None = None,
+    region_fit: RegionFit | str = RegionFit.CHAIN,
 ) -> VoxelDoseResult:
     """Whole voxel pipeline: :func:`compute_voxel_tia` then :func:`compute_voxel_dose`.
 
@@ -699,6 +740,7 @@ def voxel_dosimetry(
         model=model,
         psf_fwhm_mm=psf_fwhm_mm,
         device=device,
+        region_fit=region_fit,
     )
     report("absorbed dose")
     result = compute_voxel_dose(

@@ -245,3 +245,24 @@ def test_kernel_of_another_voxel_size_is_refused() -> None:
     kernel = voxel_kernel(nuclide="Lu-177", spacing_mm=2.21)
     with pytest.raises(GeometryMismatchError, match=r"kernel\.spacing_mm"):
         compute_voxel_dose(tia, nuclide="Lu-177", masks=masks, kernel=kernel)
+
+
+def test_hybrid_with_kinetics_fit_best() -> None:
+    """region_fit='fit_best': prrt.kinetics selects the mono-exponential; TIA = A0/λ per voxel."""
+    maps, masks, tia_voxel = _maps()
+    result = compute_voxel_tia(
+        maps,
+        injection_time=INJECTION,
+        nuclide="Lu-177",
+        masks=masks,
+        approach="hybrid",
+        region_fit="fit_best",
+        device="cpu",
+    )
+    assert result.region_methods["organ"].startswith("fit_best:mono")
+    assert result.region_tia_bq_s["organ"] == pytest.approx(64 * tia_voxel, rel=1e-3)
+    assert result.method_counts[result.region_methods["organ"]] == 64
+    with pytest.raises(InvalidInputError, match="region_fit: got 'spline'"):
+        compute_voxel_tia(
+            maps, injection_time=INJECTION, nuclide="Lu-177", masks=masks, region_fit="spline"
+        )
