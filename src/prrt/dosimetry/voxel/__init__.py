@@ -23,6 +23,7 @@ from prrt.dosimetry.voxel.dvh import (
 from prrt.dosimetry.voxel.led import local_energy_deposition
 from prrt.dosimetry.voxel.pipeline import (
     DoseMethod,
+    RegionFit,
     TiaApproach,
     VoxelDoseResult,
     VoxelTiaMap,
@@ -37,6 +38,7 @@ __all__ = [
     "Device",
     "DoseMethod",
     "DoseVolumeHistogram",
+    "RegionFit",
     "TiaApproach",
     "TiaMethod",
     "VoiStatistics",
