@@ -38,7 +38,7 @@ class OutputFormat(str, Enum):
     JSON = "json"
 
 
-FORMAT_HELP = "Output format: 'text' for people, 'json' for programs (documented in docs/cli.md)."
+FORMAT_HELP = "Output format: 'text' for people, 'json' for programs (JSON fields documented in docs/, one page per topic; errors in docs/units.md)."
 
 
 def fail_bad_input(
