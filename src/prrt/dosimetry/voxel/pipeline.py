@@ -502,6 +502,8 @@ def _fit_best_region(
     row: FloatArray, times_s: FloatArray, name: str, nuclide: str, fallback: float, method: str
 ) -> tuple[float, str]:
     """Region TIA by prrt.kinetics.fit_best; the chain's value where it cannot fit."""
+    if not np.any(row > 0):
+        return 0.0, TiaMethod.ZERO.value
     try:
         curve = TimeActivityCurve(
             times_s=times_s, activities_bq=np.clip(row, 0.0, None), region=name, nuclide=nuclide
