@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from prrt.clinical.case import load_case
+from prrt.clinical.evaluate import evaluate_case
+from prrt.clinical.profiles import get_profile
+from prrt.dosimetry.organ import mird_organ_doses
+from prrt.dosimetry.radiobiology import bed_gy, eqd2_gy
 from prrt.errors import (
     FitError,
     GeometryMismatchError,
@@ -17,6 +22,9 @@ from prrt.errors import (
     PrrtWarning,
     UnitError,
 )
+from prrt.imaging.volume import Volume, VoxelQuantity
+from prrt.kinetics import TimeActivityCurve, fit_best
+from prrt.physics import activity_after, administered_activity, decay_correct, get_nuclide
 from prrt.units import Dimension, Quantity, parse_quantity, parse_timestamp
 
 try:
@@ -32,8 +40,22 @@ __all__ = [
     "PrrtError",
     "PrrtWarning",
     "Quantity",
+    "TimeActivityCurve",
     "UnitError",
+    "Volume",
+    "VoxelQuantity",
     "__version__",
+    "activity_after",
+    "administered_activity",
+    "bed_gy",
+    "decay_correct",
+    "eqd2_gy",
+    "evaluate_case",
+    "fit_best",
+    "get_nuclide",
+    "get_profile",
+    "load_case",
+    "mird_organ_doses",
     "parse_quantity",
     "parse_timestamp",
 ]
