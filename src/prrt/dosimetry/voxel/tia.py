@@ -531,13 +531,18 @@ def fit_voxel_tia(
                 "mask", f"shape {inside.shape}", f"the shape of the activity maps {shape}"
             )
     backend = select_backend(device)
-    flat_index = np.flatnonzero(inside)
-    curves = np.ascontiguousarray(stack.reshape(len(times), -1)[:, flat_index], dtype=np.float32)
-    tia_flat, code_flat = _run_backend(curves, backend, times, lam, fit_model, iterations)
-    tia = np.zeros(int(np.prod(shape)), dtype=np.float64)
-    codes = np.full(int(np.prod(shape)), TiaMethod.OUTSIDE.code, dtype=np.int8)
-    tia[flat_index] = tia_flat
-    codes[flat_index] = code_flat
+    flat = stack.reshape(len(times), -1)
+    n_total = flat.shape[1]
+    codes = np.full(n_total, TiaMethod.OUTSIDE.code, dtype=np.int8)
+    codes[inside.ravel()] = TiaMethod.ZERO.code
+    # Only curves with some positive value are integrated (air and empty voxels are 0).
+    flat_index = np.flatnonzero(inside.ravel() & (flat.max(axis=0) > 0))
+    curves = np.ascontiguousarray(flat[:, flat_index], dtype=np.float32)
+    tia = np.zeros(n_total, dtype=np.float64)
+    if flat_index.size:
+        tia_flat, code_flat = _run_backend(curves, backend, times, lam, fit_model, iterations)
+        tia[flat_index] = tia_flat
+        codes[flat_index] = code_flat
     counts = {m.value: int(np.count_nonzero(codes == m.code)) for m in TiaMethod}
     logger.info("voxel TIA (%s, %s): %s", fit_model.value, backend.label, counts)
     return VoxelTiaResult(
