@@ -7,11 +7,12 @@ floating-point rounding.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["ArrayOps", "NumpyOps", "TorchOps"]
+__all__ = ["ArrayOps", "NumpyOps", "TorchOps", "solve_unrolled"]
 
 
 class ArrayOps(Protocol):
@@ -43,6 +44,15 @@ class ArrayOps(Protocol):
 
     def flatnonzero(self, mask: Any) -> Any:
         """Indices of the true elements of a 1-D mask."""
+
+    def stack(self, arrays: Sequence[Any]) -> Any:
+        """Stack 1-D arrays of length N into a (len, N) array."""
+
+    def column(self, values: Sequence[float], like: Any) -> Any:
+        """A (len, 1) column of ``values`` with the type and device of ``like``."""
+
+    def solve(self, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:
+        """Solve many small SPD systems: ``matrix[a][b]`` and ``rhs[a]`` are arrays over systems."""
 
 
 class NumpyOps:
@@ -88,6 +98,18 @@ class NumpyOps:
         """Indices of the true elements of a 1-D mask."""
         return np.flatnonzero(mask)
 
+    def stack(self, arrays: Sequence[Any]) -> Any:
+        """Stack 1-D arrays into a 2-D array."""
+        return np.stack(arrays)
+
+    def column(self, values: Sequence[float], like: Any) -> Any:
+        """A column array of ``like``'s dtype."""
+        return np.asarray(values, dtype=like.dtype).reshape(-1, 1)
+
+    def solve(self, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:
+        """Unrolled Gaussian elimination (NumPy's batched LAPACK is slow for 4×4 systems)."""
+        return solve_unrolled(self, matrix, rhs)
+
 
 class TorchOps:
     """PyTorch implementation (any device)."""
@@ -132,3 +154,44 @@ class TorchOps:
     def flatnonzero(self, mask: Any) -> Any:
         """Indices of the true elements of a 1-D mask."""
         return self._torch.nonzero(mask).flatten()
+
+    def stack(self, arrays: Sequence[Any]) -> Any:
+        """Stack 1-D tensors into a 2-D tensor."""
+        return self._torch.stack(list(arrays))
+
+    def column(self, values: Sequence[float], like: Any) -> Any:
+        """A column tensor on ``like``'s device and dtype."""
+        return self._torch.tensor(list(values), dtype=like.dtype, device=like.device).reshape(-1, 1)
+
+    def solve(self, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:
+        """Batched LU solve (one kernel launch instead of dozens); singular systems give
+        non-finite steps, which the caller rejects."""
+        torch = self._torch
+        size = len(rhs)
+        a = torch.stack([torch.stack(row, dim=-1) for row in matrix], dim=-2)
+        b = torch.stack(rhs, dim=-1).unsqueeze(-1)
+        x, _ = torch.linalg.solve_ex(a, b)
+        return [x[:, k, 0] for k in range(size)]
+
+
+def solve_unrolled(ops: ArrayOps, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:
+    """Gaussian elimination without pivoting, element-wise over systems (SPD matrices)."""
+    size = len(rhs)
+    m = [row[:] for row in matrix]
+    b = rhs[:]
+    for i in range(size):
+        pivot = m[i][i]
+        pivot = ops.where(pivot > 0, pivot, ops.full_like(pivot, 1.0))
+        m[i][i] = pivot
+        for j in range(i + 1, size):
+            factor = m[j][i] / pivot
+            for c in range(i + 1, size):
+                m[j][c] = m[j][c] - factor * m[i][c]
+            b[j] = b[j] - factor * b[i]
+    x: list[Any] = [None] * size
+    for i in range(size - 1, -1, -1):
+        acc = b[i]
+        for c in range(i + 1, size):
+            acc = acc - m[i][c] * x[c]
+        x[i] = acc / m[i][i]
+    return x

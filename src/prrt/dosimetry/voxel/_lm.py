@@ -39,50 +39,25 @@ _BLOCK = 4
 _RTOL = 1e-6
 _ATOL = 1e-9
 
-# A model maps parameters to (values f_i, Jacobian columns J_i[k]) or values only.
-ModelFn = Callable[[Sequence[Any], bool], tuple[list[Any], list[list[Any]]]]
+# A model maps parameters (1-D arrays over curves) to the values F (T × N) and,
+# when asked, the Jacobian columns J[k] (T × N each).
+ModelFn = Callable[[Sequence[Any], bool], tuple[Any, list[Any]]]
 
 
-def _solve(ops: ArrayOps, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:
-    """Gaussian elimination without pivoting (the damped normal matrix is SPD)."""
-    size = len(rhs)
-    m = [row[:] for row in matrix]
-    b = rhs[:]
-    for i in range(size):
-        pivot = m[i][i]
-        pivot = ops.where(pivot > 0, pivot, ops.full_like(pivot, 1.0))
-        m[i][i] = pivot
-        for j in range(i + 1, size):
-            factor = m[j][i] / pivot
-            for c in range(i + 1, size):
-                m[j][c] = m[j][c] - factor * m[i][c]
-            b[j] = b[j] - factor * b[i]
-    x: list[Any] = [None] * size
-    for i in range(size - 1, -1, -1):
-        acc = b[i]
-        for c in range(i + 1, size):
-            acc = acc - m[i][c] * x[c]
-        x[i] = acc / m[i][i]
-    return x
-
-
-def _sum_squares(y: Sequence[Any], values: Sequence[Any]) -> Any:
-    total = 0.0 * y[0]
-    for yi, fi in zip(y, values, strict=True):
-        res = yi - fi
-        total = total + res * res
-    return total
+def _sum_squares(y: Any, values: Any) -> Any:
+    res = y - values
+    return (res * res).sum(0)
 
 
 def _levenberg_marquardt(
     ops: ArrayOps,
-    y: Sequence[Any],
+    y: Any,
     params: list[Any],
     model: ModelFn,
     project: Callable[[list[Any]], list[Any]],
     iterations: int,
 ) -> tuple[list[Any], Any]:
-    """Run LM on every curve; curves that stop improving are set aside (compaction).
+    """Run LM on every curve (``y``: T × N); curves that stop improving are set aside.
 
     Every ``_BLOCK`` iterations, curves whose sum of squares fell by less than
     ``_RTOL·SSR + _ATOL`` during the block are considered converged: their
@@ -92,26 +67,25 @@ def _levenberg_marquardt(
     full = [p + 0.0 for p in params]
     ssr_full = _sum_squares(y, model(params, False)[0])
     index: Any = None  # None: all curves active
-    y_act = list(y)
+    y_act = y
     p_act = list(params)
     ssr = ssr_full + 0.0
-    mu = ops.full_like(y[0], 1e-3)
+    mu = ops.full_like(ssr, 1e-3)
     block_start = ssr
     for iteration in range(iterations):
         values, jac = model(p_act, True)
-        h = [[0.0 * y_act[0] for _ in range(size)] for _ in range(size)]
-        g = [0.0 * y_act[0] for _ in range(size)]
-        for i, yi in enumerate(y_act):
-            res = yi - values[i]
-            for a in range(size):
-                ja = jac[i][a]
-                g[a] = g[a] + ja * res
-                for b in range(a, size):
-                    h[a][b] = h[a][b] + ja * jac[i][b]
-        damped = [[h[min(a, b)][max(a, b)] for b in range(size)] for a in range(size)]
+        res = y_act - values
+        g = [(jac[a] * res).sum(0) for a in range(size)]
+        h = [[ssr] * size for _ in range(size)]
+        for a in range(size):
+            for b in range(a, size):
+                h[a][b] = (jac[a] * jac[b]).sum(0)
+                h[b][a] = h[a][b]
+        # Marquardt scaling of the diagonal; the small floor keeps the matrix regular.
+        damped = [row[:] for row in h]
         for a in range(size):
             damped[a][a] = h[a][a] * (1.0 + mu) + 1e-12
-        step = _solve(ops, damped, g)
+        step = ops.solve(damped, g)
         trial = project([p_act[k] + step[k] for k in range(size)])
         trial_ssr = _sum_squares(y_act, model(trial, False)[0])
         accept = (trial_ssr < ssr) & ops.isfinite(trial_ssr)
@@ -128,7 +102,7 @@ def _levenberg_marquardt(
             if int(keep.shape[0]) == 0:
                 return full, ssr_full
             index = keep if index is None else index[keep]
-            y_act = [v[keep] for v in y_act]
+            y_act = y_act[:, keep]
             p_act = [p[keep] for p in p_act]
             ssr = ssr[keep]
             mu = mu[keep]
@@ -159,29 +133,28 @@ def biexponential_fit(
 ) -> tuple[Any, Any, Any]:
     """Fit ``a_f·e^(-k_f τ) + a_s·e^(-k_s τ)``; return (integral, A(0), ssr)."""
     lo, hi = _LOG_RATE_BOUNDS
+    t = ops.column(tau, y[0])
 
-    def model(p: Sequence[Any], with_jac: bool) -> tuple[list[Any], list[list[Any]]]:
+    def model(p: Sequence[Any], with_jac: bool) -> tuple[Any, list[Any]]:
         a_f, a_s, r, q = p
         er = ops.exp(r)
         eq = ops.exp(q)
         k_s = kp + er
         k_f = k_s + eq
-        values: list[Any] = []
-        jac: list[list[Any]] = []
-        for t in tau:
-            e_f = ops.exp(-k_f * t)
-            e_s = ops.exp(-k_s * t)
-            fast = a_f * e_f
-            f = fast + a_s * e_s
-            values.append(f)
-            if with_jac:
-                jac.append([e_f, e_s, -(t * er) * f, -(t * eq) * fast])
-        return values, jac
+        e_f = ops.exp(t * -k_f)
+        e_s = ops.exp(t * -k_s)
+        fast = a_f * e_f
+        values = fast + a_s * e_s
+        if not with_jac:
+            return values, []
+        return values, [e_f, e_s, (t * -er) * values, (t * -eq) * fast]
 
     def project(p: list[Any]) -> list[Any]:
         return [p[0], p[1], ops.clamp(p[2], lo, hi), ops.clamp(p[3], lo, hi)]
 
-    (a_f, a_s, r, q), ssr = _levenberg_marquardt(ops, y, list(init), model, project, iterations)
+    (a_f, a_s, r, q), ssr = _levenberg_marquardt(
+        ops, ops.stack(y), list(init), model, project, iterations
+    )
     k_s = kp + ops.exp(r)
     k_f = k_s + ops.exp(q)
     return a_f / k_f + a_s / k_s, a_f + a_s, ssr
@@ -197,28 +170,26 @@ def uptake_washout_fit(
 ) -> tuple[Any, Any, Any]:
     """Fit ``a·(e^(-k_w τ) - e^(-k_u τ))``; return (integral, amplitude a, ssr)."""
     lo, hi = _LOG_RATE_BOUNDS
+    t = ops.column(tau, y[0])
 
-    def model(p: Sequence[Any], with_jac: bool) -> tuple[list[Any], list[list[Any]]]:
+    def model(p: Sequence[Any], with_jac: bool) -> tuple[Any, list[Any]]:
         a, r, q = p
         er = ops.exp(r)
         eq = ops.exp(q)
         k_w = kp + er
         k_u = k_w + eq
-        values: list[Any] = []
-        jac: list[list[Any]] = []
-        for t in tau:
-            e_w = ops.exp(-k_w * t)
-            e_u = ops.exp(-k_u * t)
-            shape = e_w - e_u
-            values.append(a * shape)
-            if with_jac:
-                jac.append([shape, -(t * er) * a * shape, (t * eq) * a * e_u])
-        return values, jac
+        e_w = ops.exp(t * -k_w)
+        e_u = ops.exp(t * -k_u)
+        shape = e_w - e_u
+        values = a * shape
+        if not with_jac:
+            return values, []
+        return values, [shape, (t * -er) * values, (t * eq) * (a * e_u)]
 
     def project(p: list[Any]) -> list[Any]:
         return [p[0], ops.clamp(p[1], lo, hi), ops.clamp(p[2], lo, hi)]
 
-    (a, r, q), ssr = _levenberg_marquardt(ops, y, list(init), model, project, iterations)
+    (a, r, q), ssr = _levenberg_marquardt(ops, ops.stack(y), list(init), model, project, iterations)
     k_w = kp + ops.exp(r)
     eq = ops.exp(q)
     k_u = k_w + eq

@@ -148,3 +148,31 @@ def test_torch_curve_fit_keeps_tensor() -> None:
     assert isinstance(tia, torch.Tensor)
     assert float(tia[0]) == pytest.approx(1e6 / lam, rel=1e-5)
     assert int(code[0]) == 2
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_torch_organ_tia_on_noisy_phantom_equals_numpy(device: str) -> None:
+    """Noisy, blurred synthetic patient: organ TIA sums agree within 5e-4 (torch vs NumPy).
+
+    Per voxel, 4-point bi-exponential fits of noisy curves are ill-conditioned, so the
+    iterative fits may end at different points for a few voxels (rounding differs between
+    libraries); what the dose depends on — the organ totals — agrees.
+    """
+    pytest.importorskip("torch")
+    from prrt.dosimetry.voxel.pipeline import compute_voxel_tia
+    from prrt.imaging.phantoms import make_synthetic_patient
+
+    patient = make_synthetic_patient(fwhm_mm=10.0, poisson_noise=True)
+    results = {
+        dev: compute_voxel_tia(
+            patient.activity_maps_bq,
+            injection_time=patient.injection_time,
+            nuclide=patient.nuclide,
+            masks=patient.masks,
+            device=dev,
+        )
+        for dev in ("cpu", device)
+    }
+    for organ in ("kidneys", "liver", "spleen", "tumour_1", "tumour_2"):
+        ratio = results[device].region_tia_bq_s[organ] / results["cpu"].region_tia_bq_s[organ]
+        assert abs(ratio - 1.0) < 5e-4, organ
