@@ -52,7 +52,12 @@ from prrt.dosimetry.voxel.density import (
     density_correct,
     tissue_mask,
 )
-from prrt.dosimetry.voxel.dvh import VoiStatistics, voi_statistics
+from prrt.dosimetry.voxel.dvh import (
+    DoseVolumeHistogram,
+    VoiStatistics,
+    cumulative_dvh,
+    voi_statistics,
+)
 from prrt.dosimetry.voxel.kernels import EmissionSet, VoxelKernel, voxel_kernel
 from prrt.dosimetry.voxel.led import local_energy_deposition
 from prrt.dosimetry.voxel.recovery import (
@@ -88,6 +93,7 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str], None]
 _REGION_FIT_ITERATIONS = 200
+_DVH_BINS = 50
 #: Soft tissue, as the kernels (§3.6.1), when LED has no density map.
 _DEFAULT_LED_DENSITY = 1.04
 
@@ -181,6 +187,10 @@ class VoxelDoseResult:
         How the TIA map was made (``None`` when a TIA volume was given directly).
     backend
         Compute backend label of the convolution.
+    warnings
+        Notes for the user (e.g. activity in air set to 0 dose).
+    dvhs
+        Cumulative dose-volume histogram per mask (50 dose bins).
     """
 
     dose: Volume
@@ -195,6 +205,7 @@ class VoxelDoseResult:
     tia_map: VoxelTiaMap | None = None
     backend: str = "numpy-cpu"
     warnings: tuple[str, ...] = field(default=())
+    dvhs: tuple[DoseVolumeHistogram, ...] = field(default=())
 
     def region(self, name: str) -> VoiStatistics:
         """Statistics of the VOI called ``name``."""
@@ -233,6 +244,13 @@ class VoxelDoseResult:
             "voxels_outside_tissue": self.voxels_outside_tissue,
             "kernel": dict(self.kernel) if self.kernel else None,
             "regions": [s.to_dict() for s in self.regions],
+            "dvh": {
+                h.name: {
+                    "dose_gy": h.dose_gy.tolist(),
+                    "volume_fraction": h.volume_fraction.tolist(),
+                }
+                for h in self.dvhs
+            },
             "warnings": list(self.warnings),
         }
 
@@ -689,6 +707,9 @@ def compute_voxel_dose(
         )
         for name, mask in checked
     )
+    dvhs = tuple(
+        cumulative_dvh(dose, mask.array, name=name, n_bins=_DVH_BINS) for name, mask in checked
+    )
     return VoxelDoseResult(
         dose=dose_volume,
         tia=tia_volume,
@@ -702,6 +723,7 @@ def compute_voxel_dose(
         tia_map=tia_map,
         backend=backend,
         warnings=tuple(warnings),
+        dvhs=dvhs,
     )
 
 

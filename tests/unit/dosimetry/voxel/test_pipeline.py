@@ -108,6 +108,9 @@ def test_convolution_dose_summary_and_history() -> None:
     assert summary["kernel"]["nuclide"] == "Lu-177"
     assert summary["regions"][0]["name"] == "organ"
     assert summary["tia_method"] == "fit"
+    dvh = summary["dvh"]["organ"]
+    assert dvh["volume_fraction"][0] == 1.0
+    assert dvh["dose_gy"][-1] == pytest.approx(organ.max_gy)
     assert [s.name for s in result.dose.history.steps][-2:] == [
         "voxel_tia",
         "voxel_dose_convolution",
