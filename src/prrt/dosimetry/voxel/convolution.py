@@ -252,7 +252,8 @@ def convolve_kernel(
         the source voxel.
     device
         ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"torch-cpu"``; ``None`` reads
-        ``PRRT_DEVICE`` (see :mod:`prrt.dosimetry.voxel.backends`).
+        ``PRRT_DEVICE`` (see :mod:`prrt.dosimetry.voxel.backends`); ignored
+        for a tensor input, which is convolved on its own device.
     precision
         Floating-point type of the FFTs, ``"float32"`` (default) or ``"float64"``.
     crop_to_support
@@ -286,12 +287,11 @@ def convolve_kernel(
     kernel = _checked_kernel(kernel_gy_per_bq_s)
     if precision not in ("float32", "float64"):
         raise InvalidInputError("precision", precision, "'float32' or 'float64'")
-    is_tensor = type(tia_bq_s).__module__.startswith("torch")
-    backend = select_backend(device)
-    if is_tensor:
-        if not backend.uses_torch:
-            backend = ComputeBackend("torch", str(tia_bq_s.device.type))
+    if type(tia_bq_s).__module__.startswith("torch"):
+        # A tensor is convolved where it lives, whatever the device setting.
+        backend = ComputeBackend("torch", str(tia_bq_s.device.type))
         return _convolve_tensor(tia_bq_s, kernel, precision, backend, crop_to_support)
+    backend = select_backend(device)
     tia = np.asarray(tia_bq_s)
     _check_activity(tia)
     if not np.all(np.isfinite(tia)):
