@@ -28,7 +28,7 @@ from prrt.units import J_PER_MEV
 
 pytestmark = pytest.mark.validation
 
-ORGANS = ("kidneys", "liver", "spleen", "tumour_1", "tumour_2")
+ORGANS = ("kidneys", "liver", "spleen", "marrow", "tumour_1", "tumour_2")
 
 
 def _devices() -> list[object]:
