@@ -455,7 +455,10 @@ def compute_voxel_tia(
                 tia[m] *= cor / obs if obs > 0 else 0.0
     else:
         tac = np.array(
-            [[float(stack[t][m].sum()) for t in range(len(times_s))] for _, m in regions]
+            [
+                [float(stack[t][m].sum(dtype=np.float64)) for t in range(len(times_s))]
+                for _, m in regions
+            ]
         )
         if transfer is not None:
             tac = np.clip(transfer.correct(tac), 0.0, None)
