@@ -27,7 +27,10 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
-stdout_console = Console(highlight=False, soft_wrap=True)
+# Tables are wider than 80 columns; when output goes to a file or pipe (no terminal
+# width to read), lay them out for 120 columns instead of rich's default of 80.
+_PIPE_WIDTH = None if sys.stdout.isatty() else 120
+stdout_console = Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH)
 stderr_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -157,7 +157,8 @@ def _render_case(report: dict[str, Any]) -> None:
             title="Rules that fired or could not be decided", title_justify="left", expand=False
         )
         for column in ("", "rule", "class", "finding", "requirement", "source"):
-            table.add_column(column, overflow="fold")
+            # Status and rule id are never broken: a clinician searches for the id.
+            table.add_column(column, overflow="fold", no_wrap=column in ("", "rule"))
         for outcome in open_rules:
             _rule_row(table, outcome)
         console.print(table)

@@ -81,7 +81,7 @@ def _table(*columns: str, title: str) -> Table:
         title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left"
     )
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=True, justify="left" if column == columns[0] else "right")
     return table
 
 
@@ -96,28 +96,28 @@ def _render_text(payload: dict[str, Any]) -> None:
     stdout_console.print(f"TIA methods (voxels): {used or '-'}")
     table = _table(
         "VOI",
-        "Volume (mL)",
-        "TIA (MBq·h)",
-        "Mean (Gy)",
+        "mL",
+        "TIA MBq·h",
+        "Mean Gy",
         "Min",
         "Max",
         "D2",
         "D50",
         "D98",
-        title="Absorbed dose",
+        title="Absorbed dose (Gy; D2/D50/D98: minimum dose to the hottest 2/50/98 % of the VOI)",
     )
     for r in summary["regions"]:
         tia = r.get("tia_bq_s")
         table.add_row(
             r["name"],
             f"{r['volume_ml']:.1f}",
-            "-" if tia is None else f"{tia / 3.6e9:.4g}",
+            "-" if tia is None else f"{tia / 3.6e9:.0f}",
             f"{r['mean_gy']:.3f}",
-            f"{r['min_gy']:.3f}",
-            f"{r['max_gy']:.3f}",
-            f"{r['d2_gy']:.3f}",
-            f"{r['d50_gy']:.3f}",
-            f"{r['d98_gy']:.3f}",
+            f"{r['min_gy']:.2f}",
+            f"{r['max_gy']:.2f}",
+            f"{r['d2_gy']:.2f}",
+            f"{r['d50_gy']:.2f}",
+            f"{r['d98_gy']:.2f}",
         )
     stdout_console.print(table)
     for warning in summary.get("warnings") or []:
