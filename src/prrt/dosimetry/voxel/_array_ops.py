@@ -7,16 +7,22 @@ floating-point rounding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 __all__ = ["ArrayOps", "NumpyOps", "TorchOps", "solve_unrolled"]
 
+logger = logging.getLogger(__name__)
+
 
 class ArrayOps(Protocol):
     """Interface: element-wise functions on 1-D arrays of one library."""
+
+    #: Whether iterative fits keep fixed array shapes (masks instead of compaction).
+    fixed_shape: bool
 
     def exp(self, x: Any) -> Any:
         """Return ``exp(x)``."""
@@ -54,9 +60,14 @@ class ArrayOps(Protocol):
     def solve(self, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:
         """Solve many small SPD systems: ``matrix[a][b]`` and ``rhs[a]`` are arrays over systems."""
 
+    def compiled(self, fn: Callable[..., Any], n_curves: int) -> Callable[..., Any]:
+        """``fn`` itself, or a compiled equivalent (same signature) for ``n_curves`` curves."""
+
 
 class NumpyOps:
     """NumPy implementation."""
+
+    fixed_shape = False
 
     def exp(self, x: Any) -> Any:
         """Return ``exp(x)``."""
@@ -110,12 +121,28 @@ class NumpyOps:
         """Unrolled Gaussian elimination (NumPy's batched LAPACK is slow for 4×4 systems)."""
         return solve_unrolled(self, matrix, rhs)
 
+    def compiled(self, fn: Callable[..., Any], n_curves: int) -> Callable[..., Any]:  # noqa: ARG002
+        """NumPy has no compiler: ``fn`` itself."""
+        return fn
+
 
 class TorchOps:
-    """PyTorch implementation (any device)."""
+    """PyTorch implementation (any device).
 
-    def __init__(self, torch: Any) -> None:
+    Parameters
+    ----------
+    torch
+        The ``torch`` module.
+    compile_min_curves
+        :meth:`compiled` returns a ``torch.compile`` version of a function for
+        at least this many curves; ``None`` (default): never compile.
+    """
+
+    fixed_shape = True
+
+    def __init__(self, torch: Any, compile_min_curves: int | None = None) -> None:
         self._torch = torch
+        self._compile_min_curves = compile_min_curves
 
     def exp(self, x: Any) -> Any:
         """Return ``exp(x)``."""
@@ -164,14 +191,43 @@ class TorchOps:
         return self._torch.tensor(list(values), dtype=like.dtype, device=like.device).reshape(-1, 1)
 
     def solve(self, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:
-        """Batched LU solve (one kernel launch instead of dozens); singular systems give
-        non-finite steps, which the caller rejects."""
-        torch = self._torch
-        size = len(rhs)
-        a = torch.stack([torch.stack(row, dim=-1) for row in matrix], dim=-2)
-        b = torch.stack(rhs, dim=-1).unsqueeze(-1)
-        x, _ = torch.linalg.solve_ex(a, b)
-        return [x[:, k, 0] for k in range(size)]
+        """Unrolled elimination, element-wise: no stacking into (N, P, P) matrices, no
+        synchronisation, and it fuses with the surrounding arithmetic when compiled."""
+        return solve_unrolled(self, matrix, rhs)
+
+    def compiled(self, fn: Callable[..., Any], n_curves: int) -> Callable[..., Any]:
+        """A ``torch.compile`` version of ``fn`` (element-wise work fused into few
+        kernels), falling back to ``fn`` when compiling is off or fails."""
+        if self._compile_min_curves is None or n_curves < self._compile_min_curves:
+            return fn
+        return _compiled(self._torch, fn)
+
+
+#: Compiled versions of module-level functions (one per function; dynamic shapes).
+_COMPILED: dict[Callable[..., Any], Callable[..., Any]] = {}
+_COMPILE_FAILED: list[str] = []
+
+
+def _compiled(torch: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    if _COMPILE_FAILED:
+        return fn
+    if fn not in _COMPILED:
+        _COMPILED[fn] = torch.compile(fn, dynamic=True)
+    compiled = _COMPILED[fn]
+
+    def run(*args: Any) -> Any:
+        if _COMPILE_FAILED:
+            return fn(*args)
+        try:
+            return compiled(*args)
+        except (RuntimeError, AssertionError, ImportError, OSError, TypeError, ValueError) as err:
+            # torch._dynamo / inductor / triton failures (no compiler, no triton, ...)
+            # subclass these; the eager function computes the same values.
+            _COMPILE_FAILED.append(f"{type(err).__name__}: {err}")
+            logger.warning("torch.compile failed, running eagerly: %s", _COMPILE_FAILED[0])
+            return fn(*args)
+
+    return run
 
 
 def solve_unrolled(ops: ArrayOps, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:

@@ -49,6 +49,46 @@ def _sum_squares(y: Any, values: Any) -> Any:
     return (res * res).sum(0)
 
 
+def _lm_iteration(
+    ops: ArrayOps,
+    y: Any,
+    params: list[Any],
+    ssr: Any,
+    mu: Any,
+    active: Any,
+    model: ModelFn,
+    project: Callable[[list[Any]], list[Any]],
+) -> tuple[list[Any], Any, Any]:
+    """One damped Gauss–Newton step per curve, kept only where it lowers the SSR.
+
+    ``active`` (a mask, or ``None`` for all curves) freezes converged curves:
+    their parameters, SSR and use are unchanged. Element-wise only (the small
+    normal equations are solved in closed form), so it fuses under ``torch.compile``.
+    """
+    size = len(params)
+    values, jac = model(params, True)
+    res = y - values
+    g = [(jac[a] * res).sum(0) for a in range(size)]
+    h = [[ssr] * size for _ in range(size)]
+    for a in range(size):
+        for b in range(a, size):
+            h[a][b] = (jac[a] * jac[b]).sum(0)
+            h[b][a] = h[a][b]
+    # Marquardt scaling of the diagonal; the small floor keeps the matrix regular.
+    for a in range(size):
+        h[a][a] = h[a][a] * (1.0 + mu) + 1e-12
+    step = ops.solve(h, g)
+    trial = project([params[k] + step[k] for k in range(size)])
+    trial_ssr = _sum_squares(y, model(trial, False)[0])
+    accept = (trial_ssr < ssr) & ops.isfinite(trial_ssr)
+    if active is not None:
+        accept = accept & active
+    params = [ops.where(accept, trial[k], params[k]) for k in range(size)]
+    ssr = ops.where(accept, trial_ssr, ssr)
+    mu = ops.clamp(ops.where(accept, mu * 0.3, mu * 10.0), 1e-10, 1e10)
+    return params, ssr, mu
+
+
 def _levenberg_marquardt(
     ops: ArrayOps,
     y: Any,
@@ -56,42 +96,36 @@ def _levenberg_marquardt(
     model: ModelFn,
     project: Callable[[list[Any]], list[Any]],
     iterations: int,
+    step: Callable[..., tuple[list[Any], Any, Any]] | None = None,
 ) -> tuple[list[Any], Any]:
     """Run LM on every curve (``y``: T × N); curves that stop improving are set aside.
 
     Every ``_BLOCK`` iterations, curves whose sum of squares fell by less than
-    ``_RTOL·SSR + _ATOL`` during the block are considered converged: their
-    parameters are stored and later iterations work on the others only.
+    ``_RTOL·SSR + _ATOL`` during the block are considered converged and keep
+    their parameters. On NumPy they are compacted out of the arrays; on torch
+    (``ops.fixed_shape``) they are frozen by a mask instead, which avoids a
+    device synchronisation and a copy per block and keeps the shapes fixed (the
+    results are the same). ``step(y, params, ssr, mu, active)`` replaces the
+    plain :func:`_lm_iteration` (e.g. a compiled version of it).
     """
+    if step is None:
+
+        def step(y: Any, p: list[Any], ssr: Any, mu: Any, active: Any) -> Any:
+            return _lm_iteration(ops, y, p, ssr, mu, active, model, project)
+
+    ssr = _sum_squares(y, model(params, False)[0])
+    mu = ops.full_like(ssr, 1e-3)
+    if ops.fixed_shape:
+        return _lm_masked(y, list(params), ssr, mu, iterations, step)
     size = len(params)
     full = [p + 0.0 for p in params]
-    ssr_full = _sum_squares(y, model(params, False)[0])
+    ssr_full = ssr + 0.0
     index: Any = None  # None: all curves active
     y_act = y
     p_act = list(params)
-    ssr = ssr_full + 0.0
-    mu = ops.full_like(ssr, 1e-3)
     block_start = ssr
     for iteration in range(iterations):
-        values, jac = model(p_act, True)
-        res = y_act - values
-        g = [(jac[a] * res).sum(0) for a in range(size)]
-        h = [[ssr] * size for _ in range(size)]
-        for a in range(size):
-            for b in range(a, size):
-                h[a][b] = (jac[a] * jac[b]).sum(0)
-                h[b][a] = h[a][b]
-        # Marquardt scaling of the diagonal; the small floor keeps the matrix regular.
-        damped = [row[:] for row in h]
-        for a in range(size):
-            damped[a][a] = h[a][a] * (1.0 + mu) + 1e-12
-        step = ops.solve(damped, g)
-        trial = project([p_act[k] + step[k] for k in range(size)])
-        trial_ssr = _sum_squares(y_act, model(trial, False)[0])
-        accept = (trial_ssr < ssr) & ops.isfinite(trial_ssr)
-        p_act = [ops.where(accept, trial[k], p_act[k]) for k in range(size)]
-        ssr = ops.where(accept, trial_ssr, ssr)
-        mu = ops.clamp(ops.where(accept, mu * 0.3, mu * 10.0), 1e-10, 1e10)
+        p_act, ssr, mu = step(y_act, p_act, ssr, mu, None)
         if (iteration + 1) % _BLOCK == 0 and iteration + 1 < iterations:
             improving = (block_start - ssr) > _RTOL * block_start + _ATOL
             keep = ops.flatnonzero(improving)
@@ -103,12 +137,33 @@ def _levenberg_marquardt(
                 return full, ssr_full
             index = keep if index is None else index[keep]
             y_act = y_act[:, keep]
-            p_act = [p[keep] for p in p_act]
+            p_act = [p[keep] for p in p_act[:size]]
             ssr = ssr[keep]
             mu = mu[keep]
             block_start = ssr
     full, ssr_full = _store(full, ssr_full, p_act, ssr, index)
     return full, ssr_full
+
+
+def _lm_masked(
+    y: Any,
+    params: list[Any],
+    ssr: Any,
+    mu: Any,
+    iterations: int,
+    step: Callable[..., tuple[list[Any], Any, Any]],
+) -> tuple[list[Any], Any]:
+    """LM with converged curves frozen by a mask (fixed shapes; one sync per block)."""
+    active = ssr == ssr  # all True (a NaN SSR never improves: frozen at the first block)
+    block_start = ssr
+    for iteration in range(iterations):
+        params, ssr, mu = step(y, params, ssr, mu, active)
+        if (iteration + 1) % _BLOCK == 0 and iteration + 1 < iterations:
+            active = active & ((block_start - ssr) > _RTOL * block_start + _ATOL)
+            block_start = ssr
+            if not bool(active.any()):
+                break
+    return params, ssr
 
 
 def _store(
@@ -123,6 +178,105 @@ def _store(
     return full, ssr_full
 
 
+def _clamp_log_rates(p: list[Any], first: int, ops: ArrayOps) -> list[Any]:
+    lo, hi = _LOG_RATE_BOUNDS
+    return p[:first] + [ops.clamp(v, lo, hi) for v in p[first:]]
+
+
+def _biexp_model(
+    ops: ArrayOps, p: Sequence[Any], t: Any, kp: float, with_jac: bool
+) -> tuple[Any, list[Any]]:
+    a_f, a_s, r, q = p
+    er = ops.exp(r)
+    eq = ops.exp(q)
+    k_s = kp + er
+    k_f = k_s + eq
+    e_f = ops.exp(t * -k_f)
+    e_s = ops.exp(t * -k_s)
+    fast = a_f * e_f
+    values = fast + a_s * e_s
+    if not with_jac:
+        return values, []
+    return values, [e_f, e_s, (t * -er) * values, (t * -eq) * fast]
+
+
+def _uptake_model(
+    ops: ArrayOps, p: Sequence[Any], t: Any, kp: float, with_jac: bool
+) -> tuple[Any, list[Any]]:
+    a, r, q = p
+    er = ops.exp(r)
+    eq = ops.exp(q)
+    k_w = kp + er
+    k_u = k_w + eq
+    e_w = ops.exp(t * -k_w)
+    e_u = ops.exp(t * -k_u)
+    shape = e_w - e_u
+    values = a * shape
+    if not with_jac:
+        return values, []
+    return values, [shape, (t * -er) * values, (t * eq) * (a * e_u)]
+
+
+def _biexp_step(
+    ops: ArrayOps, y: Any, p: list[Any], ssr: Any, mu: Any, active: Any, t: Any, kp: float
+) -> tuple[list[Any], Any, Any]:
+    """One LM iteration of the bi-exponential (module level: compiled once, reused)."""
+    return _lm_iteration(
+        ops,
+        y,
+        p,
+        ssr,
+        mu,
+        active,
+        lambda q, jac: _biexp_model(ops, q, t, kp, jac),
+        lambda q: _clamp_log_rates(q, 2, ops),
+    )
+
+
+def _uptake_step(
+    ops: ArrayOps, y: Any, p: list[Any], ssr: Any, mu: Any, active: Any, t: Any, kp: float
+) -> tuple[list[Any], Any, Any]:
+    """One LM iteration of the uptake–washout model."""
+    return _lm_iteration(
+        ops,
+        y,
+        p,
+        ssr,
+        mu,
+        active,
+        lambda q, jac: _uptake_model(ops, q, t, kp, jac),
+        lambda q: _clamp_log_rates(q, 1, ops),
+    )
+
+
+def _fit(
+    ops: ArrayOps,
+    y: Sequence[Any],
+    tau: Sequence[float],
+    kp: float,
+    init: Sequence[Any],
+    iterations: int,
+    model: Callable[..., tuple[Any, list[Any]]],
+    step_fn: Callable[..., tuple[list[Any], Any, Any]],
+) -> tuple[list[Any], Any]:
+    t = ops.column(tau, y[0])
+    compiled = ops.compiled(step_fn, int(y[0].shape[0]))
+    first = len(init) - 2
+
+    def step(y_act: Any, p: list[Any], ssr: Any, mu: Any, active: Any) -> Any:
+        return compiled(ops, y_act, p, ssr, mu, active, t, kp)
+
+    return _levenberg_marquardt(
+        ops,
+        ops.stack(y),
+        list(init),
+        lambda q, jac: model(ops, q, t, kp, jac),
+        lambda q: _clamp_log_rates(q, first, ops),
+        iterations,
+        step,
+    )
+
+
 def biexponential_fit(
     ops: ArrayOps,
     y: Sequence[Any],
@@ -132,29 +286,7 @@ def biexponential_fit(
     iterations: int,
 ) -> tuple[Any, Any, Any]:
     """Fit ``a_f·e^(-k_f τ) + a_s·e^(-k_s τ)``; return (integral, A(0), ssr)."""
-    lo, hi = _LOG_RATE_BOUNDS
-    t = ops.column(tau, y[0])
-
-    def model(p: Sequence[Any], with_jac: bool) -> tuple[Any, list[Any]]:
-        a_f, a_s, r, q = p
-        er = ops.exp(r)
-        eq = ops.exp(q)
-        k_s = kp + er
-        k_f = k_s + eq
-        e_f = ops.exp(t * -k_f)
-        e_s = ops.exp(t * -k_s)
-        fast = a_f * e_f
-        values = fast + a_s * e_s
-        if not with_jac:
-            return values, []
-        return values, [e_f, e_s, (t * -er) * values, (t * -eq) * fast]
-
-    def project(p: list[Any]) -> list[Any]:
-        return [p[0], p[1], ops.clamp(p[2], lo, hi), ops.clamp(p[3], lo, hi)]
-
-    (a_f, a_s, r, q), ssr = _levenberg_marquardt(
-        ops, ops.stack(y), list(init), model, project, iterations
-    )
+    (a_f, a_s, r, q), ssr = _fit(ops, y, tau, kp, init, iterations, _biexp_model, _biexp_step)
     k_s = kp + ops.exp(r)
     k_f = k_s + ops.exp(q)
     return a_f / k_f + a_s / k_s, a_f + a_s, ssr
@@ -169,27 +301,7 @@ def uptake_washout_fit(
     iterations: int,
 ) -> tuple[Any, Any, Any]:
     """Fit ``a·(e^(-k_w τ) - e^(-k_u τ))``; return (integral, amplitude a, ssr)."""
-    lo, hi = _LOG_RATE_BOUNDS
-    t = ops.column(tau, y[0])
-
-    def model(p: Sequence[Any], with_jac: bool) -> tuple[Any, list[Any]]:
-        a, r, q = p
-        er = ops.exp(r)
-        eq = ops.exp(q)
-        k_w = kp + er
-        k_u = k_w + eq
-        e_w = ops.exp(t * -k_w)
-        e_u = ops.exp(t * -k_u)
-        shape = e_w - e_u
-        values = a * shape
-        if not with_jac:
-            return values, []
-        return values, [shape, (t * -er) * values, (t * eq) * (a * e_u)]
-
-    def project(p: list[Any]) -> list[Any]:
-        return [p[0], ops.clamp(p[1], lo, hi), ops.clamp(p[2], lo, hi)]
-
-    (a, r, q), ssr = _levenberg_marquardt(ops, ops.stack(y), list(init), model, project, iterations)
+    (a, r, q), ssr = _fit(ops, y, tau, kp, init, iterations, _uptake_model, _uptake_step)
     k_w = kp + ops.exp(r)
     eq = ops.exp(q)
     k_u = k_w + eq

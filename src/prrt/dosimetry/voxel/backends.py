@@ -16,11 +16,22 @@ Selection
 * ``"cuda"``: PyTorch on the first CUDA device; an error when none is present;
 * ``"torch-cpu"``: PyTorch on the CPU, to test the torch code path on machines
   without a GPU.
+
+Compilation
+-----------
+On CUDA, the iterations of the voxel curve fits of at least 2^20 curves are
+compiled with ``torch.compile`` (element-wise arithmetic fused into few
+kernels; the first call of a process pays the compile time, later calls and
+later processes reuse it). The environment variable ``PRRT_TORCH_COMPILE``
+overrides this: ``"0"`` never compiles, ``"1"`` always compiles (any device and
+size, e.g. to test the compiled path on the CPU), ``"auto"`` (default) as
+described. A failed compilation falls back to the same arithmetic run eagerly.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import os
 from dataclasses import dataclass
@@ -30,17 +41,23 @@ from typing import Any
 from prrt.errors import InvalidInputError
 
 __all__ = [
+    "COMPILE_ENV_VAR",
     "DEVICE_ENV_VAR",
     "ComputeBackend",
     "Device",
     "select_backend",
     "torch_available",
+    "torch_compile_min_curves",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Environment variable read when no device is given explicitly.
 DEVICE_ENV_VAR = "PRRT_DEVICE"
+#: Environment variable switching ``torch.compile`` of the voxel fits (0, 1, auto).
+COMPILE_ENV_VAR = "PRRT_TORCH_COMPILE"
+#: Fewer curves than this are fitted eagerly on CUDA (compiling costs seconds once).
+_COMPILE_MIN_CURVES = 1 << 20
 
 
 class Device(str, Enum):
@@ -118,6 +135,42 @@ def torch_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def torch_compile_min_curves(device_type: str) -> int | None:
+    """Smallest number of curves whose fit is compiled on this device; ``None``: never.
+
+    Parameters
+    ----------
+    device_type
+        ``torch.device.type`` of the data, e.g. ``"cuda"`` or ``"cpu"``.
+
+    Returns
+    -------
+    int or None
+        Threshold read from ``PRRT_TORCH_COMPILE`` (see the module docstring).
+
+    Raises
+    ------
+    InvalidInputError
+        For a value of ``PRRT_TORCH_COMPILE`` other than 0, 1 or auto.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.get("PRRT_TORCH_COMPILE") is None and torch_compile_min_curves("cpu") is None
+    True
+    """
+    text = os.environ.get(COMPILE_ENV_VAR, "auto").strip().lower()
+    if text in ("0", "off", "false"):
+        return None
+    if text in ("1", "on", "true"):
+        return 1
+    if text != "auto":
+        raise InvalidInputError(COMPILE_ENV_VAR, text, "one of '0', '1', 'auto'")
+    if device_type != "cuda" or importlib.util.find_spec("triton") is None:
+        return None
+    return _COMPILE_MIN_CURVES
 
 
 def _cuda_available() -> bool:

@@ -219,7 +219,7 @@ def _convolve_torch(
     key = _kernel_key(kernel, fft_shape, dtype, backend.label)
     kernel_ft = _cached(
         key,
-        lambda: torch.fft.rfftn(torch.as_tensor(kernel, dtype=t_dtype, device=device), s=fft_shape),
+        lambda: torch.fft.rfftn(torch.tensor(kernel, dtype=t_dtype, device=device), s=fft_shape),
     )
     sub = tia[tuple(slice(lo, hi) for lo, hi in box)].to(device=device, dtype=t_dtype)
     spectrum = torch.fft.rfftn(sub, s=fft_shape)
@@ -309,9 +309,11 @@ def convolve_kernel(
         box = tuple((0, n) for n in tia.shape)
     if backend.uses_torch:
         torch = import_torch()
-        result = _convolve_torch(
-            torch.from_numpy(np.ascontiguousarray(tia)), kernel, box, precision, backend
-        )
+        host = np.ascontiguousarray(tia)
+        if not host.flags.writeable:
+            # Volume arrays are read-only; torch wants writable memory (copied once).
+            host = host.copy()
+        result = _convolve_torch(torch.from_numpy(host), kernel, box, precision, backend)
         return np.asarray(result.double().cpu().numpy(), dtype=np.float64)
     return _convolve_numpy(tia, kernel, box, precision)
 

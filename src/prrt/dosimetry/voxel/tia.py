@@ -44,7 +44,13 @@ import numpy.typing as npt
 from prrt._typing import BoolArray, FloatArray
 from prrt.dosimetry.voxel._array_ops import ArrayOps, NumpyOps, TorchOps
 from prrt.dosimetry.voxel._lm import biexponential_fit, uptake_washout_fit
-from prrt.dosimetry.voxel.backends import ComputeBackend, Device, import_torch, select_backend
+from prrt.dosimetry.voxel.backends import (
+    ComputeBackend,
+    Device,
+    import_torch,
+    select_backend,
+    torch_compile_min_curves,
+)
 from prrt.errors import InvalidInputError
 
 __all__ = [
@@ -387,7 +393,9 @@ def fit_tia_curves(
     tau = [float(t) / t_scale for t in times]
     kp = lam * t_scale
     if type(curves).__module__.startswith("torch"):
-        ops: ArrayOps = TorchOps(import_torch())
+        ops: ArrayOps = TorchOps(
+            import_torch(), compile_min_curves=torch_compile_min_curves(curves.device.type)
+        )
     else:
         ops = NumpyOps()
     if int(curves.shape[0]) != len(tau):
