@@ -60,8 +60,8 @@ class ArrayOps(Protocol):
     def solve(self, matrix: list[list[Any]], rhs: list[Any]) -> list[Any]:
         """Solve many small SPD systems: ``matrix[a][b]`` and ``rhs[a]`` are arrays over systems."""
 
-    def compiled(self, fn: Callable[..., Any], n_curves: int) -> Callable[..., Any]:
-        """``fn`` itself, or a compiled equivalent (same signature) for ``n_curves`` curves."""
+    def compiled(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` itself, or a compiled equivalent with the same signature and values."""
 
 
 class NumpyOps:
@@ -121,7 +121,7 @@ class NumpyOps:
         """Unrolled Gaussian elimination (NumPy's batched LAPACK is slow for 4×4 systems)."""
         return solve_unrolled(self, matrix, rhs)
 
-    def compiled(self, fn: Callable[..., Any], n_curves: int) -> Callable[..., Any]:  # noqa: ARG002
+    def compiled(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """NumPy has no compiler: ``fn`` itself."""
         return fn
 
@@ -133,16 +133,16 @@ class TorchOps:
     ----------
     torch
         The ``torch`` module.
-    compile_min_curves
-        :meth:`compiled` returns a ``torch.compile`` version of a function for
-        at least this many curves; ``None`` (default): never compile.
+    compile
+        Whether :meth:`compiled` returns ``torch.compile`` versions of functions
+        (default: no).
     """
 
     fixed_shape = True
 
-    def __init__(self, torch: Any, compile_min_curves: int | None = None) -> None:
+    def __init__(self, torch: Any, *, compile: bool = False) -> None:
         self._torch = torch
-        self._compile_min_curves = compile_min_curves
+        self._compile = compile
 
     def exp(self, x: Any) -> Any:
         """Return ``exp(x)``."""
@@ -195,10 +195,10 @@ class TorchOps:
         synchronisation, and it fuses with the surrounding arithmetic when compiled."""
         return solve_unrolled(self, matrix, rhs)
 
-    def compiled(self, fn: Callable[..., Any], n_curves: int) -> Callable[..., Any]:
+    def compiled(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """A ``torch.compile`` version of ``fn`` (element-wise work fused into few
         kernels), falling back to ``fn`` when compiling is off or fails."""
-        if self._compile_min_curves is None or n_curves < self._compile_min_curves:
+        if not self._compile:
             return fn
         return _compiled(self._torch, fn)
 

@@ -93,10 +93,9 @@ def _levenberg_marquardt(
     ops: ArrayOps,
     y: Any,
     params: list[Any],
-    model: ModelFn,
-    project: Callable[[list[Any]], list[Any]],
+    ssr: Any,
     iterations: int,
-    step: Callable[..., tuple[list[Any], Any, Any]] | None = None,
+    step: Callable[..., tuple[list[Any], Any, Any]],
 ) -> tuple[list[Any], Any]:
     """Run LM on every curve (``y``: T × N); curves that stop improving are set aside.
 
@@ -105,15 +104,10 @@ def _levenberg_marquardt(
     their parameters. On NumPy they are compacted out of the arrays; on torch
     (``ops.fixed_shape``) they are frozen by a mask instead, which avoids a
     device synchronisation and a copy per block and keeps the shapes fixed (the
-    results are the same). ``step(y, params, ssr, mu, active)`` replaces the
-    plain :func:`_lm_iteration` (e.g. a compiled version of it).
+    results are the same). ``ssr`` is the sum of squares at the start
+    ``params``; ``step(y, params, ssr, mu, active)`` is one :func:`_lm_iteration`
+    (possibly compiled).
     """
-    if step is None:
-
-        def step(y: Any, p: list[Any], ssr: Any, mu: Any, active: Any) -> Any:
-            return _lm_iteration(ops, y, p, ssr, mu, active, model, project)
-
-    ssr = _sum_squares(y, model(params, False)[0])
     mu = ops.full_like(ssr, 1e-3)
     if ops.fixed_shape:
         return _lm_masked(y, list(params), ssr, mu, iterations, step)
@@ -154,7 +148,9 @@ def _lm_masked(
     step: Callable[..., tuple[list[Any], Any, Any]],
 ) -> tuple[list[Any], Any]:
     """LM with converged curves frozen by a mask (fixed shapes; one sync per block)."""
-    active = ssr == ssr  # all True (a NaN SSR never improves: frozen at the first block)
+    # All curves start active (a NaN SSR is never lowered: frozen, as on NumPy, where no
+    # step of such a curve is ever accepted).
+    active = ssr == ssr
     block_start = ssr
     for iteration in range(iterations):
         params, ssr, mu = step(y, params, ssr, mu, active)
@@ -260,21 +256,32 @@ def _fit(
     step_fn: Callable[..., tuple[list[Any], Any, Any]],
 ) -> tuple[list[Any], Any]:
     t = ops.column(tau, y[0])
-    compiled = ops.compiled(step_fn, int(y[0].shape[0]))
-    first = len(init) - 2
+    compiled = ops.compiled(step_fn)
+    stacked = ops.stack(y)
+    ssr = ops.compiled(_start_ssr)(ops, stacked, list(init), t, kp, model)
 
     def step(y_act: Any, p: list[Any], ssr: Any, mu: Any, active: Any) -> Any:
         return compiled(ops, y_act, p, ssr, mu, active, t, kp)
 
     return _levenberg_marquardt(
         ops,
-        ops.stack(y),
+        stacked,
         list(init),
-        lambda q, jac: model(ops, q, t, kp, jac),
-        lambda q: _clamp_log_rates(q, first, ops),
+        ssr,
         iterations,
         step,
     )
+
+
+def _start_ssr(
+    ops: ArrayOps,
+    y: Any,
+    p: list[Any],
+    t: Any,
+    kp: float,
+    model: Callable[..., tuple[Any, list[Any]]],
+) -> Any:
+    return _sum_squares(y, model(ops, p, t, kp, False)[0])
 
 
 def biexponential_fit(

@@ -208,17 +208,14 @@ def _check_lambda(decay_constant_per_s: float) -> float:
     return lam
 
 
-def _fit_chunk(
-    ops: ArrayOps,
-    y_raw: Sequence[Any],
-    tau: Sequence[float],
-    kp: float,
-    model: VoxelFitModel,
-    iterations: int,
-) -> tuple[Any, Any]:
-    """Integrate curves (scaled time ``tau``, scaled decay constant ``kp``).
+def _prepare(
+    ops: ArrayOps, y_raw: Sequence[Any], tau: tuple[float, ...], kp: float, model: str
+) -> tuple[Any, ...]:
+    """Element-wise start of :func:`_fit_chunk`: scaling, trapezoid, mono fit, LM start.
 
-    Returns the TIA in units of (activity × scaled time) and the method code.
+    Returns ``(y, positive, scale, tia, code, tia_trap, tau_peak, k_s0, init)``
+    (``y`` and ``init`` are lists); ``k_s0`` and ``init`` are ``None`` when no
+    bi-exponential/uptake fit follows.
     """
     n = len(tau)
     peak_value = y_raw[0]
@@ -281,66 +278,129 @@ def _fit_chunk(
         & (tia_mono > 0)
     )
 
-    if model is VoxelFitModel.TRAPEZOID:
+    if model == VoxelFitModel.TRAPEZOID.value:
         code = one * float(TiaMethod.TRAPEZOID.code)
         tia = tia_trap
     else:
         code = ops.where(mono_ok, one * float(TiaMethod.MONOEXPONENTIAL.code), one * 3.0)
         tia = ops.where(mono_ok, tia_mono, tia_trap)
-    if model is VoxelFitModel.BIEXPONENTIAL and n >= 3:
+    k_s0: Any = None
+    init: Any = None
+    if model == VoxelFitModel.BIEXPONENTIAL.value and n >= 3:
         # Slow rate from the last two points (≥ physical decay), fast term from the first point.
         k_s0 = ops.log(ops.clamp(yc[-2], 1e-6, None) / ops.clamp(yc[-1], 1e-6, None))
         k_s0 = ops.clamp(k_s0 / (tau[-1] - tau[-2]), kp * 1.01, None)
         k_s0 = ops.where(ops.isfinite(k_s0), k_s0, one * (1.5 * kp))
-        fit_ok = zero > 1.0
         if n >= 4:
             a_s0 = ops.clamp(yc[-1], 1e-6, None) * ops.exp(ops.clamp(k_s0 * tau[-1], None, 60.0))
             k_f0 = k_s0 + 1.0 / tau[0]
             a_f0 = (y[0] - a_s0 * ops.exp(-k_s0 * tau[0])) * ops.exp(k_f0 * tau[0] - k_s0 * 0.0)
             a_f0 = ops.where(ops.isfinite(a_f0), a_f0, zero)
-            tia_bi, a_zero, ssr = biexponential_fit(
-                ops, y, tau, kp, (a_f0, a_s0, ops.log(k_s0 - kp), ops.log(k_f0 - k_s0)), iterations
+            init = [a_f0, a_s0, ops.log(k_s0 - kp), ops.log(k_f0 - k_s0)]
+    return y, positive, scale, tia, code, tia_trap, tau_peak, k_s0, init
+
+
+def _take_biexp(
+    ops: ArrayOps,
+    tia: Any,
+    code: Any,
+    tia_bi: Any,
+    a_zero: Any,
+    ssr: Any,
+    tia_trap: Any,
+    tau0: float,
+) -> tuple[Any, Any, Any]:
+    """Acceptance of the bi-exponential fit (module docstring), element-wise."""
+    fit_ok = (
+        ops.isfinite(tia_bi)
+        & (tia_bi > 0)
+        & ops.isfinite(ssr)
+        & (a_zero >= -0.05)
+        & (a_zero <= 3.0)
+        & (tia_bi <= 2.0 * (tia_trap + tau0))
+    )
+    code = ops.where(fit_ok, 0.0 * code + float(TiaMethod.BIEXPONENTIAL.code), code)
+    tia = ops.where(fit_ok, tia_bi, tia)
+    return tia, code, fit_ok
+
+
+def _uptake_init(
+    ops: ArrayOps, ys: Sequence[Any], k_s0s: Any, tau_peak: Any, tau: tuple[float, ...], kp: float
+) -> list[Any]:
+    """Start of the uptake–washout fit: rates from the bi-exponential start, amplitude
+    by linear least squares."""
+    k_u0 = k_s0s + 2.0 / ops.clamp(tau_peak, tau[0], None)
+    shape0 = [ops.exp(-k_s0s * t) - ops.exp(-k_u0 * t) for t in tau]
+    syg = sgg = 0.0 * ys[0]
+    for i in range(len(tau)):
+        syg = syg + ys[i] * shape0[i]
+        sgg = sgg + shape0[i] * shape0[i]
+    a0 = ops.clamp(syg / ops.clamp(sgg, 1e-30, None), 1e-6, None)
+    return [a0, ops.log(k_s0s - kp), ops.log(k_u0 - k_s0s)]
+
+
+def _take_uptake(
+    ops: ArrayOps,
+    tia: Any,
+    code: Any,
+    tia_up: Any,
+    a_up: Any,
+    ssr_up: Any,
+    tia_trap: Any,
+    tau0: float,
+) -> tuple[Any, Any]:
+    """Acceptance of the uptake–washout fit, element-wise."""
+    up_ok = (
+        ops.isfinite(tia_up)
+        & (tia_up > 0)
+        & (a_up > 0)
+        & ops.isfinite(ssr_up)
+        & (tia_up <= 2.0 * (tia_trap + tau0))
+    )
+    code = ops.where(up_ok, 0.0 * tia_up + float(TiaMethod.UPTAKE_WASHOUT.code), code)
+    return ops.where(up_ok, tia_up, tia), code
+
+
+def _fit_chunk(
+    ops: ArrayOps,
+    y_raw: Sequence[Any],
+    tau: Sequence[float],
+    kp: float,
+    model: VoxelFitModel,
+    iterations: int,
+) -> tuple[Any, Any]:
+    """Integrate curves (scaled time ``tau``, scaled decay constant ``kp``).
+
+    Returns the TIA in units of (activity × scaled time) and the method code.
+    The element-wise stages are module-level functions that ``ops.compiled``
+    may compile (torch on CUDA); the uptake–washout fit runs on the subset of
+    curves the bi-exponential left (compacted: one synchronisation).
+    """
+    taus = tuple(float(t) for t in tau)
+    y, positive, scale, tia, code, tia_trap, tau_peak, k_s0, init = ops.compiled(_prepare)(
+        ops, list(y_raw), taus, kp, model.value
+    )
+    if k_s0 is not None:
+        fit_ok = positive & ~positive
+        if init is not None:
+            tia_bi, a_zero, ssr = biexponential_fit(ops, y, taus, kp, tuple(init), iterations)
+            tia, code, fit_ok = ops.compiled(_take_biexp)(
+                ops, tia, code, tia_bi, a_zero, ssr, tia_trap, taus[0]
             )
-            fit_ok = (
-                ops.isfinite(tia_bi)
-                & (tia_bi > 0)
-                & ops.isfinite(ssr)
-                & (a_zero >= -0.05)
-                & (a_zero <= 3.0)
-                & (tia_bi <= 2.0 * (tia_trap + tau[0]))
-            )
-            code = ops.where(fit_ok, one * float(TiaMethod.BIEXPONENTIAL.code), code)
-            tia = ops.where(fit_ok, tia_bi, tia)
         # Uptake-washout only where the bi-exponential failed (compacted subset).
         todo = ops.flatnonzero(~fit_ok & positive)
-        if int(todo.shape[0]) > 0:
+        n_todo = int(todo.shape[0])
+        if n_todo > 0:
             ys = [v[todo] for v in y]
-            k_s0s = k_s0[todo]
-            k_u0 = k_s0s + 2.0 / ops.clamp(tau_peak[todo], tau[0], None)
-            shape0 = [ops.exp(-k_s0s * t) - ops.exp(-k_u0 * t) for t in tau]
-            syg = sgg = 0.0 * ys[0]
-            for i in range(n):
-                syg = syg + ys[i] * shape0[i]
-                sgg = sgg + shape0[i] * shape0[i]
-            a0 = ops.clamp(syg / ops.clamp(sgg, 1e-30, None), 1e-6, None)
-            tia_up, a_up, ssr_up = uptake_washout_fit(
-                ops, ys, tau, kp, (a0, ops.log(k_s0s - kp), ops.log(k_u0 - k_s0s)), iterations
+            init_up = ops.compiled(_uptake_init)(ops, ys, k_s0[todo], tau_peak[todo], taus, kp)
+            tia_up, a_up, ssr_up = uptake_washout_fit(ops, ys, taus, kp, tuple(init_up), iterations)
+            tia_sub, code_sub = ops.compiled(_take_uptake)(
+                ops, tia[todo], code[todo], tia_up, a_up, ssr_up, tia_trap[todo], taus[0]
             )
-            up_ok = (
-                ops.isfinite(tia_up)
-                & (tia_up > 0)
-                & (a_up > 0)
-                & ops.isfinite(ssr_up)
-                & (tia_up <= 2.0 * (tia_trap[todo] + tau[0]))
-            )
-            code_sub = ops.where(
-                up_ok, 0.0 * tia_up + float(TiaMethod.UPTAKE_WASHOUT.code), code[todo]
-            )
-            tia_sub = ops.where(up_ok, tia_up, tia[todo])
             code[todo] = code_sub
             tia[todo] = tia_sub
-    code = ops.where(positive, code, zero)
-    tia = ops.where(positive, tia * scale, zero)
+    code = ops.where(positive, code, 0.0 * code)
+    tia = ops.where(positive, tia * scale, 0.0 * tia)
     return tia, code
 
 
@@ -393,8 +453,11 @@ def fit_tia_curves(
     tau = [float(t) / t_scale for t in times]
     kp = lam * t_scale
     if type(curves).__module__.startswith("torch"):
+        # Compiling costs seconds once per process: worth it for large inputs only.
+        min_curves = torch_compile_min_curves(curves.device.type)
         ops: ArrayOps = TorchOps(
-            import_torch(), compile_min_curves=torch_compile_min_curves(curves.device.type)
+            import_torch(),
+            compile=min_curves is not None and int(curves.shape[1]) >= min_curves,
         )
     else:
         ops = NumpyOps()
