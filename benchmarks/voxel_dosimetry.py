@@ -18,6 +18,16 @@ H200, 256³ dose ≤ 5 ms and voxel TIA ≤ 100 ms (times with the data resident
 the GPU, after a warm-up, with ``torch.cuda.synchronize()`` around each
 measurement; the time including host↔device copies is printed too).
 
+On a GPU the voxel TIA figures are: ``tia_prrt_s`` — ``fit_tia_curves`` on a
+float32 ``(4, n³)`` tensor resident on the GPU, result left there (the target
+figure); ``tia_first_call_incl_compile_s`` — the warm-up call, which includes
+``torch.compile`` of the fit (once per process; ``PRRT_TORCH_COMPILE=0`` turns
+it off); ``tia_eager_no_compile_s`` — the same fit without compilation;
+``tia_end_to_end_with_copies_s`` — ``fit_voxel_tia`` from NumPy maps to a NumPy
+TIA map (input validation on the CPU, copies both ways). The compiled result is
+compared with the eager one (all voxels) and with the NumPy path (first 2^17
+voxels): ``tia_vs_*_median/p99/sum_rel_diff``, ``*_same_method_fraction``.
+
 The device is chosen automatically (CUDA when present; ``--device cpu`` forces
 the CPU). ``--quick`` runs one repetition and a smaller baseline sample. The
 last line printed is a JSON object with all figures.
@@ -40,7 +50,8 @@ import numpy as np
 import scipy
 from scipy import optimize, signal
 
-from prrt.dosimetry.voxel.backends import select_backend
+from prrt.dosimetry.voxel._array_ops import compile_failures
+from prrt.dosimetry.voxel.backends import COMPILE_ENV_VAR, select_backend
 from prrt.dosimetry.voxel.convolution import convolve_kernel
 from prrt.dosimetry.voxel.kernels import voxel_kernel
 from prrt.dosimetry.voxel.tia import fit_tia_curves, fit_voxel_tia
@@ -82,6 +93,21 @@ def _curves(
     return curves.astype(np.float32), a_f / lam_f + a_s / lam_s
 
 
+def _agreement(
+    name: str, tia: np.ndarray, code: Any, other: np.ndarray, other_code: Any
+) -> dict[str, float]:
+    """Relative TIA differences and method agreement of two fits of the same curves."""
+    other = np.asarray(other, dtype=np.float64)
+    diff = np.abs(np.asarray(tia, dtype=np.float64) - other) / np.maximum(np.abs(other), 1e-30)
+    same = np.asarray(code).astype(np.int64) == np.asarray(other_code).astype(np.int64)
+    return {
+        f"{name}_median_rel_diff": float(np.median(diff)),
+        f"{name}_p99_rel_diff": float(np.percentile(diff, 99)),
+        f"{name}_sum_rel_diff": float(abs(np.sum(tia) / np.sum(other) - 1.0)),
+        f"{name}_same_method_fraction": float(np.mean(same)),
+    }
+
+
 def _curve_fit_baseline(curves: np.ndarray, lam_phys: float, sample: int) -> float:
     """Seconds per voxel of a scipy curve_fit bi-exponential fit (the usual per-voxel loop).
 
@@ -112,7 +138,7 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="one repetition, small baseline sample"
     )
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "torch-cpu"))
     parser.add_argument("--sizes", default="128,256", help="cube sizes, comma-separated")
     args = parser.parse_args()
     repeats = 1 if args.quick else 3
@@ -192,16 +218,70 @@ def main() -> None:
         )
         curves, truth = _curves(n**3, rng, lam_phys)
         if backend.uses_torch:
+            # Timed: fit_tia_curves on a (4, n³) float32 tensor already on the device,
+            # result left there (median of `repeats` calls after one warm-up call, which
+            # includes any torch.compile; that first call is reported separately).
             resident = torch.from_numpy(curves).to(backend.device)
-            tia_s, (fit, _) = _timed(
+            if sync:
+                sync()
+            start = time.perf_counter()
+            fit_tia_curves(resident, times_s=TIMES_S, decay_constant_per_s=lam_phys)
+            if sync:
+                sync()
+            entry["tia_first_call_incl_compile_s"] = time.perf_counter() - start
+            tia_s, (fit_t, code_t) = _timed(
                 lambda r=resident: fit_tia_curves(
                     r, times_s=TIMES_S, decay_constant_per_s=lam_phys
                 ),
                 repeats,
                 sync,
             )
-            fit = fit.double().cpu().numpy()
-            del resident
+            fit = fit_t.double().cpu().numpy()
+            code = code_t.cpu().numpy()
+            # The same arithmetic without torch.compile (eager kernels), for comparison.
+            previous = os.environ.get(COMPILE_ENV_VAR)
+            os.environ[COMPILE_ENV_VAR] = "0"
+            try:
+                eager_s, (fit_e, code_e) = _timed(
+                    lambda r=resident: fit_tia_curves(
+                        r, times_s=TIMES_S, decay_constant_per_s=lam_phys
+                    ),
+                    1,
+                    sync,
+                )
+            finally:
+                if previous is None:
+                    del os.environ[COMPILE_ENV_VAR]
+                else:
+                    os.environ[COMPILE_ENV_VAR] = previous
+            entry["tia_eager_no_compile_s"] = eager_s
+            entry.update(_agreement("tia_vs_eager", fit, code, fit_e, code_e))
+            del resident, fit_t, code_t, fit_e, code_e
+            # Each curve is fitted independently: the first curves against the NumPy path.
+            m = min(n**3, 1 << 17)
+            fit_np, code_np = fit_tia_curves(
+                curves[:, :m], times_s=TIMES_S, decay_constant_per_s=lam_phys
+            )
+            entry.update(_agreement("tia_vs_numpy", fit[:m], code[:m], fit_np, code_np))
+            # End to end: NumPy maps in, NumPy TIA map out (validation, host↔device copies).
+            e2e_s, _ = _timed(
+                lambda c=curves, n=n: fit_voxel_tia(
+                    c.reshape(4, n, n, n),
+                    times_s=TIMES_S,
+                    decay_constant_per_s=lam_phys,
+                    device=args.device,
+                ),
+                1,
+                sync,
+            )
+            entry["tia_end_to_end_with_copies_s"] = e2e_s
+            print(
+                f"{n}^3 voxel TIA on {backend.label}: resident {tia_s:.4f} s, first call "
+                f"{entry['tia_first_call_incl_compile_s']:.2f} s, eager {eager_s:.4f} s, "
+                f"end to end {e2e_s:.3f} s; vs eager p99 |rel diff| "
+                f"{entry['tia_vs_eager_p99_rel_diff']:.1e}, vs NumPy "
+                f"{entry['tia_vs_numpy_p99_rel_diff']:.1e}"
+            )
         else:
             tia_s, result = _timed(
                 lambda c=curves, n=n: fit_voxel_tia(
@@ -248,6 +328,8 @@ def main() -> None:
             targets["gpu_tia_128_le_100_ms"] = sizes["128"]["tia_prrt_s"] <= 0.1
         if "256" in sizes:
             targets["gpu_tia_256_le_100_ms"] = sizes["256"]["tia_prrt_s"] <= 0.1
+    figures["torch_compile_env"] = os.environ.get(COMPILE_ENV_VAR, "auto")
+    figures["torch_compile_failures"] = list(compile_failures())
     figures["targets_met"] = targets
     print(json.dumps(figures))
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["ArrayOps", "NumpyOps", "TorchOps", "solve_unrolled"]
+__all__ = ["ArrayOps", "NumpyOps", "TorchOps", "compile_failures", "solve_unrolled"]
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +206,11 @@ class TorchOps:
 #: Compiled versions of module-level functions (one per function; dynamic shapes).
 _COMPILED: dict[Callable[..., Any], Callable[..., Any]] = {}
 _COMPILE_FAILED: list[str] = []
+
+
+def compile_failures() -> tuple[str, ...]:
+    """Errors that made ``torch.compile`` fall back to eager execution in this process."""
+    return tuple(_COMPILE_FAILED)
 
 
 def _compiled(torch: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
