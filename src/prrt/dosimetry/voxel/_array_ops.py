@@ -203,7 +203,11 @@ class TorchOps:
         return _compiled(self._torch, fn)
 
 
-#: Compiled versions of module-level functions (one per function; dynamic shapes).
+#: Compiled versions of module-level functions, one per function. Shapes are left to
+#: dynamo's automatic dynamic mode: the first size is compiled static, a second size
+#: recompiles once with the number of curves symbolic; the few time points stay static,
+#: so sums over them unroll into the element-wise kernels (``dynamic=True`` would make
+#: them symbolic too and store (T, N) intermediates).
 _COMPILED: dict[Callable[..., Any], Callable[..., Any]] = {}
 _COMPILE_FAILED: list[str] = []
 
@@ -217,7 +221,7 @@ def _compiled(torch: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
     if _COMPILE_FAILED:
         return fn
     if fn not in _COMPILED:
-        _COMPILED[fn] = torch.compile(fn, dynamic=True)
+        _COMPILED[fn] = torch.compile(fn)
     compiled = _COMPILED[fn]
 
     def run(*args: Any) -> Any:
