@@ -217,11 +217,25 @@ def compile_failures() -> tuple[str, ...]:
     return tuple(_COMPILE_FAILED)
 
 
+#: torch._dynamo / inductor / triton failures (no C compiler, no triton, unsupported
+#: Python, ...) are subclasses of these.
+_COMPILE_ERRORS = (RuntimeError, AssertionError, ImportError, OSError, TypeError, ValueError)
+
+
+def _give_up(err: Exception) -> None:
+    _COMPILE_FAILED.append(f"{type(err).__name__}: {err}")
+    logger.warning("torch.compile failed, running eagerly: %s", _COMPILE_FAILED[0])
+
+
 def _compiled(torch: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
     if _COMPILE_FAILED:
         return fn
     if fn not in _COMPILED:
-        _COMPILED[fn] = torch.compile(fn)
+        try:
+            _COMPILED[fn] = torch.compile(fn)
+        except _COMPILE_ERRORS as err:
+            _give_up(err)
+            return fn
     compiled = _COMPILED[fn]
 
     def run(*args: Any) -> Any:
@@ -229,11 +243,9 @@ def _compiled(torch: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args)
         try:
             return compiled(*args)
-        except (RuntimeError, AssertionError, ImportError, OSError, TypeError, ValueError) as err:
-            # torch._dynamo / inductor / triton failures (no compiler, no triton, ...)
-            # subclass these; the eager function computes the same values.
-            _COMPILE_FAILED.append(f"{type(err).__name__}: {err}")
-            logger.warning("torch.compile failed, running eagerly: %s", _COMPILE_FAILED[0])
+        except _COMPILE_ERRORS as err:
+            # The functions are pure: the eager call computes the same values.
+            _give_up(err)
             return fn(*args)
 
     return run

@@ -53,8 +53,9 @@ def test_unknown_compile_switch_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
         torch_compile_min_curves("cuda")
 
 
+@pytest.mark.parametrize("when", ["at_call", "at_compile"])
 def test_failed_compilation_falls_back_to_the_same_values(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, when: str
 ) -> None:
     """A compiler error (no triton, no C compiler, ...) gives the eager values and a warning."""
     torch = pytest.importorskip("torch")
@@ -66,6 +67,9 @@ def test_failed_compilation_falls_back_to_the_same_values(
     )
 
     def broken_compile(fn: Any, **kwargs: Any) -> Any:
+        if when == "at_compile":
+            raise RuntimeError("backend compiler failed: no triton")
+
         def run(*args: Any) -> Any:
             raise RuntimeError("backend compiler failed: no triton")
 
