@@ -111,7 +111,8 @@ def test_missing_file_and_bad_json_exit_2(tmp_path: Path) -> None:
     broken.write_text("{not json", encoding="utf-8")
     result = runner.invoke(app, ["dosimetry", "organ", str(broken)])
     assert result.exit_code == 2
-    assert "a JSON document" in result.stderr
+    assert "study JSON file" in result.stderr
+    assert "line 1, column 2" in result.stderr
 
 
 def test_help_mentions_format() -> None:

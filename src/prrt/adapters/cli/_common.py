@@ -20,8 +20,24 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape as escape_markup
+from rich.text import Text
 
 from prrt.errors import InvalidInputError, PrrtError
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "FORMAT_HELP",
+    "OutputFormat",
+    "emit",
+    "escape_markup",
+    "fail_bad_input",
+    "handle_errors",
+    "stderr_console",
+    "stdout_console",
+]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -30,8 +46,11 @@ EXIT_BAD_INPUT = 2
 # Tables are wider than 80 columns; when output goes to a file or pipe (no terminal
 # width to read), lay them out for 120 columns instead of rich's default of 80.
 _PIPE_WIDTH = None if sys.stdout.isatty() else 120
-stdout_console = Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH)
-stderr_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False: strings are never parsed as rich markup, so user text such as a lesion
+# id "L[red]1" or a hint "pip install prrt[gpu]" is printed as written; styles are
+# applied with Text/style= only.
+stdout_console = Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH, markup=False)
+stderr_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 class OutputFormat(str, Enum):
@@ -60,7 +79,8 @@ def _report(err: PrrtError, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.JSON:
         sys.stderr.write(json.dumps(problem) + "\n")
     else:
-        stderr_console.print(f"[bold red]error:[/] {err}", markup=True)
+        # The message holds user text: never interpret it as rich markup.
+        stderr_console.print(Text.assemble(("error: ", "bold red"), str(err)))
 
 
 @contextmanager

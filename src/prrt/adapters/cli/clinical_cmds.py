@@ -22,7 +22,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from prrt.adapters.cli._common import FORMAT_HELP, OutputFormat, emit, handle_errors, stdout_console
+from prrt.adapters._files import read_text_document
+from prrt.adapters.cli._common import (
+    FORMAT_HELP,
+    OutputFormat,
+    emit,
+    handle_errors,
+    stdout_console,
+)
 from prrt.clinical.case import load_case
 from prrt.clinical.evaluate import evaluate_case
 from prrt.clinical.profiles import DEFAULT_PROFILE_NAME, Profile, get_profile, list_profiles
@@ -46,14 +53,13 @@ _STATUS_MARK = {
 
 def _evaluate_file(path: Path, profile: Profile) -> dict[str, Any]:
     """Read, validate and evaluate one case file; errors name the file in their hint."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInputError(
-            "CASE", str(path), "a readable JSON case file", hint=err.strerror
-        ) from err
+    text = read_text_document(path, field="CASE", expected="a readable UTF-8 JSON case file")
     try:
         return evaluate_case(load_case(text, source=str(path)), profile).to_dict()
+    except RecursionError as err:
+        raise InvalidInputError(
+            "CASE", str(path), "a JSON case file", hint="JSON nested too deeply"
+        ) from err
     except InvalidInputError as err:
         hint = f"in {path}" + (f"; {err.hint}" if err.hint else "")
         raise type(err)(err.field, err.value, err.expected, hint=hint) from err

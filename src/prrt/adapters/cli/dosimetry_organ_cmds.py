@@ -10,17 +10,23 @@ exits with code 2 and names the JSON path.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
-from prrt.adapters.cli._common import FORMAT_HELP, OutputFormat, emit, handle_errors, stdout_console
+from prrt.adapters._files import read_json_document
+from prrt.adapters.cli._common import (
+    FORMAT_HELP,
+    OutputFormat,
+    emit,
+    handle_errors,
+    stdout_console,
+)
 from prrt.dosimetry.study import parse_study, run_study
-from prrt.errors import InvalidInputError
 
 __all__ = ["register"]
 
@@ -28,21 +34,7 @@ _H = 3600.0
 
 
 def _read_study(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInputError(
-            "STUDY", str(path), "a readable study JSON file", hint=str(err)
-        ) from err
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InvalidInputError(
-            "STUDY",
-            str(path),
-            "a JSON document",
-            hint=f"line {err.lineno}, column {err.colno}: {err.msg}",
-        ) from err
+    return read_json_document(path, field="STUDY", expected="a readable UTF-8 study JSON file")
 
 
 def _table(*columns: str, title: str) -> Table:
@@ -61,12 +53,13 @@ def _gy(value: float | None, digits: int = 3) -> str:
 def _render_text(payload: dict[str, Any]) -> None:
     study = payload["study"]
     stdout_console.print(
-        f"[bold]Organ dosimetry[/] patient {study['patient_id'] or '-'} · {study['nuclide']} · "
+        f"Organ dosimetry patient {study['patient_id'] or '-'} · {study['nuclide']} · "
         f"{study['phantom']} · kidneys {study['kidney_convention']} · limits {study['limit_profile']}"
     )
     for cycle in payload["cycles"]:
         stdout_console.print(
-            f"\n[bold]Cycle {cycle['cycle']}[/] — {cycle['administered_activity_bq'] / 1e9:.3g} GBq"
+            f"\nCycle {cycle['cycle']} — {cycle['administered_activity_bq'] / 1e9:.3g} GBq",
+            style="bold",
         )
         kin = _table("Region", "Model", "TIA (MBq·h)", "± SD", "R²", "extrap.", title="Kinetics")
         for k in cycle["kinetics"]:
@@ -156,7 +149,7 @@ def _render_text(payload: dict[str, Any]) -> None:
             f"{plan['partial_cycle_activity_bq'] / 1e9:.3g} GBq; binding limit {plan['binding_limit_id']}."
         )
     for note in payload["notes"]:
-        stdout_console.print(f"[yellow]note:[/] {note}")
+        stdout_console.print(Text.assemble(("note: ", "yellow"), str(note)))
 
 
 def register(app: typer.Typer) -> None:

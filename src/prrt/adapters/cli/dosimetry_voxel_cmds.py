@@ -26,7 +26,9 @@ import typer
 from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from prrt.adapters._files import read_json_document
 from prrt.adapters.cli._common import (
     FORMAT_HELP,
     OutputFormat,
@@ -49,12 +51,11 @@ def _load_calibration(path: Path | None, study_truth: dict[str, Any]) -> Any:
 
     data: Any = None
     if path is not None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise InvalidInputError(
-                "--hu-density", str(path), "a readable JSON file {hu, density_g_per_ml, source}"
-            ) from err
+        data = read_json_document(
+            path,
+            field="--hu-density",
+            expected="a readable JSON file {hu, density_g_per_ml, source}",
+        )
     elif "hu_density_calibration" in study_truth:
         data = study_truth["hu_density_calibration"]
     if data is None:
@@ -88,7 +89,7 @@ def _table(*columns: str, title: str) -> Table:
 def _render_text(payload: dict[str, Any]) -> None:
     summary = payload["summary"]
     stdout_console.print(
-        f"[bold]Voxel dosimetry[/] {summary['nuclide']} · TIA {summary['tia_method']} "
+        f"Voxel dosimetry {summary['nuclide']} · TIA {summary['tia_method']} "
         f"({summary['fit_model']}) · dose {summary['dose_method']} · {summary['backend']}"
     )
     counts = summary.get("tia_method_counts") or {}
@@ -121,7 +122,7 @@ def _render_text(payload: dict[str, Any]) -> None:
         )
     stdout_console.print(table)
     for warning in summary.get("warnings") or []:
-        stdout_console.print(f"[yellow]note:[/] {warning}")
+        stdout_console.print(Text.assemble(("note: ", "yellow"), str(warning)))
     stdout_console.print("Files: " + ", ".join(payload["files"].values()))
 
 

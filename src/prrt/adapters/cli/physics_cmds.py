@@ -229,7 +229,12 @@ def _render_nuclide(p: dict[str, Any]) -> None:
         header.append("Left after ", style="bold")
         header.append(left)
     console.print(
-        Panel(header, title=f"[bold cyan]{p['nuclide']}[/]", title_align="left", expand=False)
+        Panel(
+            header,
+            title=Text(str(p["nuclide"]), style="bold cyan"),
+            title_align="left",
+            expand=False,
+        )
     )
 
     own, chain = p["emissions_per_decay"], p["chain_emissions_per_parent_decay"]

@@ -18,6 +18,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from prrt.adapters._files import read_json_document
 from prrt.adapters.dicom._common import DicomReference, read_datasets
 from prrt.adapters.dicom.nifti import write_nifti
 from prrt.adapters.dicom.rtstruct import read_rtstruct, write_rtstruct
@@ -243,10 +244,11 @@ def read_study(
         raise InvalidInputError("path", str(root), "a study directory or manifest.json")
     manifest: dict[str, Any] = {}
     if manifest_path is not None:
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise InvalidInputError("manifest", str(manifest_path), "valid JSON") from err
+        manifest = read_json_document(
+            manifest_path, field="manifest", expected="a UTF-8 JSON study manifest"
+        )
+        if not isinstance(manifest, dict):
+            raise InvalidInputError("manifest", str(manifest_path), "a JSON object")
         if manifest.get("format") != MANIFEST_FORMAT:
             raise InvalidInputError(
                 "manifest.format", manifest.get("format"), f"'{MANIFEST_FORMAT}'"
