@@ -93,10 +93,18 @@ def _curves(
     return curves.astype(np.float32), a_f / lam_f + a_s / lam_s
 
 
+def _host(x: Any) -> Any:
+    """A NumPy view of ``x``; torch tensors (possibly on a GPU) are copied to the host."""
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return x
+
+
 def _agreement(
     name: str, tia: np.ndarray, code: Any, other: np.ndarray, other_code: Any
 ) -> dict[str, float]:
     """Relative TIA differences and method agreement of two fits of the same curves."""
+    tia, code, other, other_code = (_host(x) for x in (tia, code, other, other_code))
     other = np.asarray(other, dtype=np.float64)
     diff = np.abs(np.asarray(tia, dtype=np.float64) - other) / np.maximum(np.abs(other), 1e-30)
     same = np.asarray(code).astype(np.int64) == np.asarray(other_code).astype(np.int64)
