@@ -33,6 +33,12 @@ def _study() -> dict[str, Any]:
     }
 
 
+def _write_named(tmp_path: Path, data: Any, name: str) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
 def _write(tmp_path: Path, data: Any) -> Path:
     path = tmp_path / "study.json"
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -45,7 +51,8 @@ def test_json_output_matches_library(tmp_path: Path) -> None:
         app, ["dosimetry", "organ", str(_write(tmp_path, _study())), "--format", "json"]
     )
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.stdout)
+    (payload,) = json.loads(result.stdout)["studies"]
+    assert payload["file"].endswith("study.json")
     kidney = payload["cycles"][0]["organ_doses"][0]
     assert kidney["region"] == "kidneys"
     assert kidney["absorbed_dose_gy"] == pytest.approx(1e4 * 3600 * 8.70e-5 / 1000, rel=1e-9)
@@ -72,7 +79,7 @@ def test_text_output_lists_doses_limits_and_plan(tmp_path: Path) -> None:
 def test_every_example_runs(example: str) -> None:
     result = runner.invoke(app, ["dosimetry", "organ", str(EXAMPLES / example), "--format", "json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.stdout)
+    (payload,) = json.loads(result.stdout)["studies"]
     assert all(c["absorbed_dose_gy"] >= 0 for c in payload["course"]["cumulative"])
 
 
@@ -119,3 +126,72 @@ def test_help_mentions_format() -> None:
     result = runner.invoke(app, ["dosimetry", "organ", "--help"])
     assert result.exit_code == 0
     assert "--format" in result.stdout
+
+
+def test_several_study_files_like_a_shell_glob() -> None:
+    """``prrt dosimetry organ examples/dosimetry/*.json``: one entry per file, in order."""
+    paths = sorted(str(p) for p in EXAMPLES.glob("*.json"))
+    result = runner.invoke(app, ["dosimetry", "organ", *paths, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    studies = json.loads(result.stdout)["studies"]
+    assert [s["file"] for s in studies] == paths
+    for path, study in zip(paths, studies, strict=True):
+        alone = run_study(parse_study(json.loads(Path(path).read_text(encoding="utf-8"))))
+        assert study["course"]["cumulative"][0]["absorbed_dose_gy"] == pytest.approx(
+            alone.to_dict()["course"]["cumulative"][0]["absorbed_dose_gy"], rel=1e-12
+        )
+    text = runner.invoke(app, ["dosimetry", "organ", *paths])
+    assert text.exit_code == 0, text.output
+    assert all(path in text.stdout for path in paths)
+
+
+def test_bad_second_file_names_file_and_path(tmp_path: Path) -> None:
+    data = _study()
+    data["cycles"][0]["regions"][0]["mass"] = "320 kg"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    good = str(EXAMPLES / "lu177_dotatate_two_cycles.json")
+    result = runner.invoke(app, ["dosimetry", "organ", good, str(bad), "--format", "json"])
+    assert result.exit_code == 2
+    problem = json.loads(result.stderr)
+    assert problem["field"] == "cycles[0].regions[0].mass"
+    assert str(bad) in problem["message"]
+
+
+def test_limit_reached_and_beyond_label_are_said(tmp_path: Path) -> None:
+    """Kidneys 25 Gy after one cycle (> 23 Gy): no further cycle; 0.87 Gy: 26 cycles, beyond label."""
+    data = _study()
+    data["cycles"][0]["regions"][0]["tia"] = f"{25.0 / (3600 * 8.70e-8):.8g} MBq h"
+    runner_args = ["dosimetry", "organ"]
+    with_limit = runner.invoke(app, [*runner_args, _write_named(tmp_path, data, "reached.json")])
+    assert with_limit.exit_code == 0, with_limit.output
+    assert "limit reached: no further cycle" in with_limit.stdout
+    assert "0 more full cycle" not in with_limit.stdout
+    payload = runner.invoke(
+        app, [*runner_args, _write_named(tmp_path, data, "reached.json"), "--format", "json"]
+    )
+    plan = json.loads(payload.stdout)["studies"][0]["course"]["plan"]
+    assert plan["limit_reached"] is True
+    assert plan["additional_cycles"] == 0
+    small = _study()
+    result = runner.invoke(
+        app, [*runner_args, _write_named(tmp_path, small, "small.json"), "--format", "json"]
+    )
+    plan = json.loads(result.stdout)["studies"][0]["course"]["plan"]
+    # 3.132 Gy per cycle: floor((23 − 3.132)/3.132) = 6 more full cycles, 8 in all with the partial.
+    assert plan["additional_cycles"] == 6
+    assert plan["planned_total_cycles"] == 8
+    assert plan["beyond_label"] is True
+    assert "beyond the label's 4 cycles" in plan["summary"]
+
+
+def test_cumulative_lacking_cycles_is_a_lower_bound() -> None:
+    """Liver dosed only in cycle 2 of the per-kidney example: '≥' in text, lower_bound in JSON."""
+    path = str(EXAMPLES / "lu177_per_kidney_risk_factors.json")
+    result = runner.invoke(app, ["dosimetry", "organ", path, "--format", "json"])
+    (payload,) = json.loads(result.stdout)["studies"]
+    liver = next(c for c in payload["course"]["cumulative"] if c["region"] == "liver")
+    assert liver["lower_bound"] is True
+    assert liver["missing_cycles"] == [1]
+    text = runner.invoke(app, ["dosimetry", "organ", path])
+    assert f"≥ {liver['absorbed_dose_gy']:.3f}" in text.stdout

@@ -32,7 +32,10 @@ from prrt.dosimetry.radiobiology import dose_for_bed_gy, eqd2_gy
 from prrt.errors import DataSourceError, InvalidInputError
 
 __all__ = [
+    "BEYOND_LABEL_NOTE",
     "DEFAULT_DOSE_UNCERTAINTY_FRACTION",
+    "LABEL_CYCLES",
+    "LIMIT_REACHED_NOTE",
     "Applicability",
     "CumulativeOrganDose",
     "CycleDosimetry",
@@ -55,6 +58,13 @@ __all__ = [
 #: (~13 %, Staanum et al., EJNMMI Phys 2021;8:78; dosimetry-reference.md §4.2).
 DEFAULT_DOSE_UNCERTAINTY_FRACTION = 0.13
 _EPS = 1e-9
+#: Administrations of the label: 4 × 7.4 GBq every 8 weeks (Lutathera US/EU label,
+#: clinical-rules.md §4.1 DOSE-1).  More cycles are a dosimetry-guided extension.
+LABEL_CYCLES = 4
+BEYOND_LABEL_NOTE = (
+    "beyond the label's 4 cycles: dosimetry-guided extension, Garske-Román 2018 / Sundlöv 2022"
+)
+LIMIT_REACHED_NOTE = "limit reached: no further cycle"
 #: A limit on the kidneys applies to each kidney when kidneys are dosed separately.
 _SUB_REGIONS = {"kidneys": ("kidneys", "left_kidney", "right_kidney")}
 
@@ -272,10 +282,16 @@ class CumulativeOrganDose:
     cycles_counted: tuple[int, ...]
     missing_cycles: tuple[int, ...] = ()
 
+    @property
+    def lower_bound(self) -> bool:
+        """True when some cycles have no dose for the region: the sums are lower bounds."""
+        return bool(self.missing_cycles)
+
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
+        """Return a JSON-serialisable dictionary (``lower_bound``: some cycles lack a dose)."""
         return {
             "region": self.region,
+            "lower_bound": self.lower_bound,
             "absorbed_dose_gy": self.absorbed_dose_gy,
             "bed_gy": self.bed_gy,
             "eqd2_gy": self.eqd2_gy,
@@ -497,6 +513,42 @@ class CyclePlan:
     binding_limit_id: str
     projections: tuple[LimitProjection, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    cycles_given: int = 0
+    delivered_lower_bound: bool = False
+
+    @property
+    def limit_reached(self) -> bool:
+        """True when the binding limit leaves no full and no partial cycle."""
+        return self.additional_cycles == 0 and self.partial_cycle_activity_bq <= 0.0
+
+    @property
+    def planned_total_cycles(self) -> int:
+        """Cycles given plus the full and partial cycles the plan allows."""
+        partial = 1 if self.partial_cycle_activity_bq > 0.0 else 0
+        return self.cycles_given + self.additional_cycles + partial
+
+    @property
+    def beyond_label(self) -> bool:
+        """True when the plan goes past the label's :data:`LABEL_CYCLES` administrations."""
+        return self.planned_total_cycles > LABEL_CYCLES
+
+    @property
+    def summary(self) -> str:
+        """One sentence on the remaining cycles, in words a physician reads."""
+        if self.limit_reached:
+            return f"{LIMIT_REACHED_NOTE} ({self.binding_limit_id})"
+        lo, hi = self.additional_cycles_band
+        text = (
+            f"{self.additional_cycles} more full cycle(s) (band {lo}–{hi})"
+            if self.additional_cycles
+            else "no further full cycle"
+        )
+        if self.partial_cycle_activity_bq > 0.0:
+            text += f", then a partial cycle of {self.partial_cycle_activity_bq / 1e9:.3g} GBq"
+        text += f" ({self.planned_total_cycles} cycles in all)"
+        if self.beyond_label:
+            text += f"; {BEYOND_LABEL_NOTE}"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary."""
@@ -514,6 +566,13 @@ class CyclePlan:
             "partial_cycle_activity_bq": self.partial_cycle_activity_bq,
             "binding_limit_id": self.binding_limit_id,
             "projections": [p.to_dict() for p in self.projections],
+            "cycles_given": self.cycles_given,
+            "planned_total_cycles": self.planned_total_cycles,
+            "label_cycles": LABEL_CYCLES,
+            "beyond_label": self.beyond_label,
+            "limit_reached": self.limit_reached,
+            "delivered_lower_bound": self.delivered_lower_bound,
+            "summary": self.summary,
             "notes": list(self.notes),
         }
 
@@ -565,6 +624,8 @@ def plan_cycles(
     ...                    renal_risk_factors=False)
     >>> plan.additional_cycles, round(plan.partial_cycle_activity_bq / 1e9, 2)
     (0, 5.78)
+    >>> plan.summary
+    "no further full cycle, then a partial cycle of 5.78 GBq (5 cycles in all); beyond the label's 4 cycles: dosimetry-guided extension, Garske-Román 2018 / Sundlöv 2022"
     """
     _check_cycles(cycles)
     if not (math.isfinite(activity_per_cycle_bq) and activity_per_cycle_bq > 0.0):
@@ -598,6 +659,11 @@ def plan_cycles(
     if renal_risk_factors is None:
         notes.append("renal risk factors unknown: the stricter kidney BED limit is applied")
     total = cumulative_doses(cycles)[region]
+    if total.lower_bound:
+        notes.append(
+            f"no {region} dose for cycle(s) {list(total.missing_cycles)}: the dose delivered is a "
+            "lower bound and the cycles allowed an upper bound"
+        )
 
     g_values = [c.organs[region].g_factor for c in predicting]
     ab_values = {c.organs[region].alpha_beta_gy for c in predicting}
@@ -665,4 +731,6 @@ def plan_cycles(
         binding_limit_id=binding.limit.id,
         projections=tuple(projections),
         notes=tuple(notes),
+        cycles_given=len(cycles),
+        delivered_lower_bound=total.lower_bound,
     )

@@ -699,7 +699,7 @@ def run_study(study: OrganStudy) -> StudyResult:
     >>> round(result.cumulative["kidneys"].absorbed_dose_gy, 3), result.plan.additional_cycles
     (1.117, 19)
     """
-    notes: list[str] = []
+    notes: list[str] = list(study.notes)
     if _course_quantity(study) == "rbe_weighted_dose":
         notes.append(
             f"{study.settings.nuclide} emits alphas: course doses and limit checks use the "

@@ -191,3 +191,45 @@ def test_planner_bad_inputs() -> None:
         CycleDosimetry(cycle_number=1, administered_activity_bq=-1.0, organs={})
     with pytest.raises(InvalidInputError, match=r"^cycle_number"):
         CycleDosimetry(cycle_number=0, administered_activity_bq=1.0, organs={})
+
+
+def test_cumulative_lacking_a_cycle_is_a_lower_bound() -> None:
+    """Marrow dosed in cycle 2 only: 0.025 Gy is a lower bound of the course."""
+    cycles = [_cycle(1, 4.0), _cycle(2, 4.0, marrow_gy=0.025)]
+    total = cumulative_doses(cycles)
+    assert total["red_marrow"].absorbed_dose_gy == pytest.approx(0.025)
+    assert total["red_marrow"].lower_bound is True
+    assert total["red_marrow"].to_dict()["lower_bound"] is True
+    assert total["kidneys"].lower_bound is False
+
+
+def test_plan_says_limit_reached_and_beyond_label() -> None:
+    """24 Gy > 23 Gy: no further cycle; 2 × 2 Gy: floor(19/2) = 9 more → 11 in all, past 4."""
+    profile = load_limit_profile()
+    reached = plan_cycles(
+        [_cycle(1, 12.0), _cycle(2, 12.0)],
+        activity_per_cycle_bq=7.4e9,
+        profile=profile,
+        renal_risk_factors=False,
+    )
+    assert reached.limit_reached
+    assert reached.summary.startswith("limit reached: no further cycle")
+    assert "0 more" not in reached.summary
+    assert reached.to_dict()["limit_reached"] is True
+    many = plan_cycles(
+        [_cycle(1, 2.0, g=None), _cycle(2, 2.0, g=None)],
+        activity_per_cycle_bq=7.4e9,
+        profile=profile,
+        renal_risk_factors=False,
+    )
+    assert many.additional_cycles == 9
+    assert many.planned_total_cycles == 12  # 2 given + 9 full + 1 partial (1 Gy left)
+    assert many.beyond_label
+    assert "Garske-Román 2018 / Sundlöv 2022" in many.to_dict()["summary"]
+    two = plan_cycles(
+        [_cycle(1, 8.0, g=None), _cycle(2, 8.0, g=None)],
+        activity_per_cycle_bq=7.4e9,
+        profile=profile,
+        renal_risk_factors=False,
+    )
+    assert (two.additional_cycles, two.planned_total_cycles, two.beyond_label) == (0, 3, False)

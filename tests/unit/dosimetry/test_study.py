@@ -250,7 +250,7 @@ def _error(data: Any) -> InvalidInputError:
             lambda d: d.update(settings={"limit_overrides": {"kidneys.absorbed_dose": "20"}}),
             "settings.limit_overrides.kidneys.absorbed_dose",
         ),
-        (lambda d: d["cycles"].append(copy.deepcopy(d["cycles"][0])), "cycles"),
+        (lambda d: d["cycles"].append(copy.deepcopy(d["cycles"][0])), "cycles[1].cycle"),
         (
             lambda d: d["cycles"][0]["regions"][0].update(region="left_kidney"),
             "cycles[0].regions[0].region",
@@ -376,3 +376,110 @@ def test_examples_use_every_field_of_the_format() -> None:
         walk(json.loads(path.read_text(encoding="utf-8")))
     every = {key for keys in SCHEMA_KEYS.values() for key in keys}
     assert every - used == set()
+
+
+def _two_cycles() -> dict[str, Any]:
+    data = _minimal()
+    second = copy.deepcopy(data["cycles"][0])
+    second["cycle"] = 2
+    data["cycles"][0]["administered_at"] = "2026-01-05T10:00:00+00:00"
+    second["administered_at"] = "2026-03-02T10:00:00+00:00"
+    data["cycles"].append(second)
+    return data
+
+
+def test_region_activity_above_administered_is_refused() -> None:
+    """9000 MBq in the kidneys after 7.4 GBq: no region holds more than was given."""
+    data = _minimal()
+    data["cycles"][0]["regions"][0]["tac"]["points"][0]["activity"] = "9000 MBq"
+    err = _error(data)
+    assert err.field == "cycles[0].regions[0].tac.points[0].activity"
+    assert err.value == "9000 MBq"
+    assert "7400 MBq" in err.expected
+
+
+def test_region_activity_above_decayed_administered_activity_is_refused() -> None:
+    """At 168 h only 7.4 GBq·2^(-168/159.5) = 3.56 GBq of Lu-177 is left anywhere."""
+    data = _minimal()
+    data["cycles"][0]["regions"][0]["tac"]["points"][3]["activity"] = "5000 MBq"
+    err = _error(data)
+    assert err.field == "cycles[0].regions[0].tac.points[3].activity"
+    half_life_h = 6.647 * 24
+    assert f"{7400 * 2 ** (-168 / half_life_h):.4g}" in err.expected
+
+
+def test_tia_above_no_clearance_bound_is_refused() -> None:
+    """TIA ≤ A0·T½/ln2 = 7.4 GBq × 230.1 h = 1.70e6 MBq·h (no biological clearance)."""
+    data = _minimal()
+    data["cycles"][0]["regions"][1]["tia"] = "2000000 MBq h"
+    err = _error(data)
+    assert err.field == "cycles[0].regions[1].tia"
+    assert "7.4 GBq" in err.expected
+
+
+def _with_total_body(kidney_mbq: float, total_mbq: float) -> dict[str, Any]:
+    data = _minimal()
+    points = data["cycles"][0]["regions"][0]["tac"]["points"]
+    points[0]["activity"] = f"{kidney_mbq} MBq"
+    data["cycles"][0]["regions"].append(
+        {
+            "region": "total_body",
+            "tac": {
+                "points": [
+                    {"time": p["time"], "activity": f"{total_mbq * 0.97**i:.6g} MBq"}
+                    for i, p in enumerate(points)
+                ]
+            },
+        }
+    )
+    return data
+
+
+def test_region_above_total_body_is_refused_beyond_allowance() -> None:
+    err = _error(_with_total_body(kidney_mbq=500.0, total_mbq=400.0))
+    assert err.field == "cycles[0].regions[0].tac.points[0].activity"
+    assert "400 MBq" in err.expected
+
+
+def test_region_slightly_above_total_body_is_noted() -> None:
+    """105 % of the total body is within the 10 % calibration allowance: a note, not silence."""
+    study = parse_study(_with_total_body(kidney_mbq=420.0, total_mbq=400.0))
+    assert len(study.notes) == 1
+    assert "exceeds the total-body activity 400 MBq" in study.notes[0]
+    assert study.notes[0] in run_study(study).notes
+
+
+@pytest.mark.parametrize(
+    ("mass", "accepted"),
+    [("320 kg", False), ("20 g", False), ("31 g", True), ("1550 g", True), ("1551 g", False)],
+)
+def test_kidney_mass_plausibility_range(mass: str, accepted: bool) -> None:
+    """Male ICRP-89 kidneys 310 g: accepted from 0.1× (31 g) to 5× (1550 g)."""
+    data = _minimal()
+    data["cycles"][0]["regions"][0]["mass"] = mass
+    if accepted:
+        assert parse_study(data).cycles[0].regions[0].mass_kg == pytest.approx(
+            float(mass.split()[0]) * 1e-3
+        )
+    else:
+        err = _error(data)
+        assert err.field == "cycles[0].regions[0].mass"
+        assert "31 g and 1550 g" in err.expected
+
+
+def test_cycle_numbers_out_of_order_are_refused() -> None:
+    data = _two_cycles()
+    data["cycles"][1]["cycle"] = 1
+    data["cycles"][0]["cycle"] = 2
+    err = _error(data)
+    assert err.field == "cycles[1].cycle"
+    assert err.value == 1
+
+
+def test_administration_times_out_of_order_are_refused() -> None:
+    data = _two_cycles()
+    data["cycles"][1]["administered_at"] = "2025-12-01T10:00:00+00:00"
+    err = _error(data)
+    assert err.field == "cycles[1].administered_at"
+    assert "2026-01-05T10:00:00+00:00" in err.expected
+    assert len(parse_study(_two_cycles()).cycles) == 2

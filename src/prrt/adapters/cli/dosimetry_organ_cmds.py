@@ -1,11 +1,12 @@
-"""Organ-level dosimetry command: ``prrt dosimetry organ STUDY.json``.
+"""Organ-level dosimetry command: ``prrt dosimetry organ STUDY.json [STUDY.json ...]``.
 
-Reads a study in the documented JSON format (JSON Schema shipped as
+Reads one or more studies (each) in the documented JSON format (JSON Schema shipped as
 ``prrt/dosimetry/schemas/organ_study.schema.json``; ``docs/dosimetry-organ.md``),
 fits the time-activity curves and prints TIAs, organ/lesion/marrow doses,
 BED, the cumulative course with limit margins and the cycle plan.  Bad input
 (missing field, value without unit, unknown organ or nuclide, mass of zero)
-exits with code 2 and names the JSON path.
+exits with code 2 and names the JSON path and the file.  The JSON output is
+always ``{"studies": [{"file": ..., <study payload>}, ...]}``, one entry per file.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from prrt.adapters.cli._common import (
     stdout_console,
 )
 from prrt.dosimetry.study import parse_study, run_study
+from prrt.errors import InvalidInputError
 
 __all__ = ["register"]
 
@@ -35,6 +37,17 @@ _H = 3600.0
 
 def _read_study(path: Path) -> Any:
     return read_json_document(path, field="STUDY", expected="a readable UTF-8 study JSON file")
+
+
+def _study_file(path: Path) -> dict[str, Any]:
+    """Read and compute one study file; errors keep their JSON path and name the file."""
+    data = _read_study(path)
+    try:
+        payload = run_study(parse_study(data)).to_dict()
+    except InvalidInputError as err:
+        hint = f"in {path}" + (f"; {err.hint}" if err.hint else "")
+        raise type(err)(err.field, err.value, err.expected, hint=hint) from err
+    return {"file": str(path), **payload}
 
 
 def _table(*columns: str, title: str) -> Table:
@@ -51,7 +64,15 @@ def _gy(value: float | None, digits: int = 3) -> str:
 
 
 def _render_text(payload: dict[str, Any]) -> None:
+    for index, entry in enumerate(payload["studies"]):
+        if index:
+            stdout_console.print()
+        _render_study(entry)
+
+
+def _render_study(payload: dict[str, Any]) -> None:
     study = payload["study"]
+    stdout_console.print(Text(payload["file"], style="bold underline"))
     stdout_console.print(
         f"Organ dosimetry patient {study['patient_id'] or '-'} · {study['nuclide']} · "
         f"{study['phantom']} · kidneys {study['kidney_convention']} · limits {study['limit_profile']}"
@@ -121,15 +142,21 @@ def _render_text(payload: dict[str, Any]) -> None:
         stdout_console.print(doses)
     course = payload["course"]
     total = _table("Region", "Cumulative (Gy)", "BED (Gy)", "EQD2 (Gy)", "Cycles", title="Course")
+    lower_bounds = []
     for c in course["cumulative"]:
+        mark = "≥ " if c["lower_bound"] else ""
+        if c["lower_bound"]:
+            lower_bounds.append(f"{c['region']} (no dose for cycle(s) {c['missing_cycles']})")
         total.add_row(
             c["region"],
-            _gy(c["absorbed_dose_gy"]),
-            _gy(c["bed_gy"]),
-            _gy(c["eqd2_gy"]),
+            mark + _gy(c["absorbed_dose_gy"]),
+            "-" if c["bed_gy"] is None else mark + _gy(c["bed_gy"]),
+            "-" if c["eqd2_gy"] is None else mark + _gy(c["eqd2_gy"]),
             ",".join(str(n) for n in c["cycles_counted"]),
         )
     stdout_console.print(total)
+    if lower_bounds:
+        stdout_console.print(Text.assemble(("lower bounds: ", "yellow"), "; ".join(lower_bounds)))
     stdout_console.print("Limits")
     for c in course["limit_checks"]:
         region = f" ({c['region']})" if c["region"] != c["limit_region"] else ""
@@ -139,15 +166,15 @@ def _render_text(payload: dict[str, Any]) -> None:
         )
     plan = course["plan"]
     if plan is not None:
-        lo, hi = plan["additional_cycles_band"]
         d_lo, d_hi = plan["dose_per_cycle_band_gy"]
         stdout_console.print(
             f"Plan ({plan['region']}, {plan['activity_per_cycle_bq'] / 1e9:.3g} GBq per cycle): "
             f"predicted {plan['dose_per_cycle_gy']:.3f} Gy per cycle "
             f"(band {d_lo:.3f}–{d_hi:.3f} Gy, k = {plan['coverage_factor']:g}); "
-            f"{plan['additional_cycles']} more full cycle(s) (band {lo}–{hi}), then a partial cycle of "
-            f"{plan['partial_cycle_activity_bq'] / 1e9:.3g} GBq; binding limit {plan['binding_limit_id']}."
+            f"{plan['summary']}; binding limit {plan['binding_limit_id']}."
         )
+        for note in plan["notes"]:
+            stdout_console.print(Text.assemble(("plan note: ", "yellow"), str(note)))
     for note in payload["notes"]:
         stdout_console.print(Text.assemble(("note: ", "yellow"), str(note)))
 
@@ -157,10 +184,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("organ")
     def organ(
-        study: Annotated[
-            Path,
+        studies: Annotated[
+            list[Path],
             typer.Argument(
-                help="Study JSON file (format: docs/dosimetry-organ.md).",
+                help="One or more study JSON files (format: docs/dosimetry-organ.md).",
                 metavar="STUDY.json",
                 show_default=False,
             ),
@@ -169,7 +196,6 @@ def register(app: typer.Typer) -> None:
             OutputFormat, typer.Option("--format", help=FORMAT_HELP)
         ] = OutputFormat.TEXT,
     ) -> None:
-        """Organ-level dosimetry of a study: TAC fits, TIA, doses, BED, course and limit margins."""
+        """Organ-level dosimetry of studies: TAC fits, TIA, doses, BED, course and limit margins."""
         with handle_errors(fmt):
-            result = run_study(parse_study(_read_study(study)))
-            emit(result.to_dict(), fmt, _render_text)
+            emit({"studies": [_study_file(path) for path in studies]}, fmt, _render_text)
