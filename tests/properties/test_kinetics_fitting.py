@@ -45,8 +45,9 @@ def test_tia_is_linear_in_activity_scale(a: float, teff: float, c: float, noise_
     batch = fit_many_biexponential(T_EANM, np.vstack([activities, c * activities]))
     # The batched Levenberg-Marquardt stops on a relative convergence criterion, so two
     # scalings of one curve may stop at slightly different iterates (seen: 1.75e-6);
-    # 1e-4 is well inside the 0.1 % TIA agreement the batch path promises.
-    assert math.isclose(batch.tia_bq_s[1], c * batch.tia_bq_s[0], rel_tol=1e-4)
+    # worst of 3000 random cases 5.9e-5; the bound is the 0.1 % TIA agreement the
+    # batch path promises (benchmarks/tac_fitting.py).
+    assert math.isclose(batch.tia_bq_s[1], c * batch.tia_bq_s[0], rel_tol=1e-3)
     h0 = hanscheid_tia(activity_bq=activities[2], time_s=T_EANM[2]).time_integrated_activity_bq_s
     h1 = hanscheid_tia(
         activity_bq=c * activities[2], time_s=T_EANM[2]
