@@ -111,6 +111,7 @@ def test_decay_one_half_life_between_timestamps_in_two_zones() -> None:
     )  # fmt: skip
     assert payload["activity_bq"] == pytest.approx(3.7e9, rel=1e-12)
     assert payload["from"] == "2026-03-01T08:00:00+00:00"
+    assert payload["back_correction"] is False
 
 
 def test_decay_backwards_when_to_is_earlier() -> None:
@@ -125,6 +126,13 @@ def test_decay_backwards_when_to_is_earlier() -> None:
         "2026-03-01T09:00:00Z",
     )
     assert payload["activity_bq"] == pytest.approx(7.4e9, rel=1e-12)
+    assert payload["back_correction"] is True
+    assert payload["notes"][0].startswith("back-correction: activity at the earlier time")
+    text = _run(
+        "decay", "3.7 GBq", "-n", "Lu-177",
+        "--from", "2026-03-08T00:31:40.8Z", "--to", "2026-03-01T09:00:00Z",
+    )  # fmt: skip
+    assert "back-correction: activity at the earlier time" in text.stdout
 
 
 @pytest.mark.parametrize(
@@ -279,6 +287,45 @@ def test_administered_without_times_subtracts_as_measured() -> None:
     )
     assert payload["administered_bq"] == pytest.approx(2.85e9, rel=1e-12)
     assert payload["decay_corrected"] is False
+    assert payload["residual_measured"] is True
+    assert payload["residual_fraction"] == pytest.approx(0.05, rel=1e-12)
+
+
+def test_administered_without_residual_says_not_measured() -> None:
+    args = ("administered", "-n", "Lu-177", "--assay", "7.4 GBq")
+    payload = _json(*args)
+    assert payload["residual_measured"] is False
+    assert payload["residual_fraction"] is None
+    assert payload["administered_bq"] == 7.4e9
+    text = _run(*args)
+    assert text.exit_code == 0, text.output
+    assert "residual: not measured" in text.stdout
+    assert "0.00 %" not in text.stdout
+
+
+def test_administered_assay_after_injection_exit_2() -> None:
+    result = _run(
+        "administered", "-n", "Lu-177", "--assay", "7.4 GBq",
+        "--assay-time", "2026-03-02T11:00:00+01:00",
+        "--injection-time", "2026-03-02T10:00:00+01:00",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    problem = json.loads(result.stderr)
+    assert problem["field"] == "assay_time"
+    assert problem["value"] == "2026-03-02T10:00:00+00:00"
+
+
+def test_activity_above_100_gbq_is_noted_in_text_and_json() -> None:
+    """740 GBq Lu-177 after 24 h: 740·2^(-24/159.528) GBq, with a visible note (not an error)."""
+    payload = _json("decay", "740 GBq", "-n", "Lu-177", "--after", "24h")
+    assert payload["activity_bq"] == pytest.approx(740e9 * 2 ** (-24 / 159.528), rel=1e-4)
+    assert any("implausible for one patient administration" in n for n in payload["notes"])
+    text = _run("decay", "740 GBq", "-n", "Lu-177", "--after", "24h")
+    assert "implausible for one patient administration" in text.stdout
+    admin = _json("administered", "-n", "Lu-177", "--assay", "740 GBq")
+    assert any("implausible for one patient administration" in n for n in admin["notes"])
+    assert _json("decay", "7.4 GBq", "-n", "Lu-177", "--after", "24h")["notes"] == []
 
 
 @pytest.mark.parametrize(
@@ -295,6 +342,11 @@ def test_administered_without_times_subtracts_as_measured() -> None:
             "the time zone is missing",
         ),
         (("--residual", "0.1 GBq"), "residual_time", "all or none"),
+        (
+            ("--residual", "0.1 GBq", "--residual-time", "2026-03-02T09:30:00+01:00"),
+            "residual_time",
+            "a time at or after the injection (2026-03-02T09:00:00+00:00)",
+        ),
         (
             ("--residual", "0.1", "--residual-time", "2026-03-02T11:00:00Z"),
             "residual",

@@ -7,6 +7,11 @@ afterwards (vial, syringe, infusion line) are decay-corrected to the injection
 time with the ICRP-107 half-life, then subtracted.  If no timestamps are given
 at all, the measurements are taken as simultaneous and no correction is made
 (recorded in the result); giving some timestamps but not others is refused.
+An assay timed after the injection, or a residual timed before it, is refused.
+Without any residual reading the result says so (``residual_measured`` False)
+instead of reporting a residual of 0 %.  An activity above
+:data:`PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ` is noted as implausible for one
+patient administration (not refused: a calibrator may hold stock activity).
 """
 
 from __future__ import annotations
@@ -22,7 +27,38 @@ from prrt.physics.nuclides import DECAY_DATA_SET, Nuclide, get_nuclide
 from prrt.provenance import History, Step
 from prrt.units import seconds_between
 
-__all__ = ["ActivityMeasurement", "AdministeredActivityResult", "administered_activity"]
+__all__ = [
+    "PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ",
+    "ActivityMeasurement",
+    "AdministeredActivityResult",
+    "administered_activity",
+    "patient_activity_note",
+]
+
+#: 100 GBq: above any single patient administration of a therapy radiopharmaceutical
+#: (label 7.4 GBq 177Lu-DOTA-TATE per cycle, clinical-rules.md §4.1; 90Y-DOTA-TOC
+#: ≈ 3.7 GBq; high-activity 131I therapies stay below ~ 30 GBq), while a calibrator
+#: may hold a larger stock vial.
+PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ = 100e9
+
+
+def patient_activity_note(activity_bq: float, *, field: str) -> str | None:
+    """Return a note when ``activity_bq`` exceeds one plausible patient administration.
+
+    Examples
+    --------
+    >>> patient_activity_note(7.4e9, field="assay") is None
+    True
+    >>> patient_activity_note(740e9, field="assay")
+    'assay: 740 GBq is implausible for one patient administration (> 100 GBq); check the unit (MBq vs GBq) unless this is stock activity'
+    """
+    if activity_bq <= PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ:
+        return None
+    return (
+        f"{field}: {activity_bq / 1e9:.4g} GBq is implausible for one patient administration "
+        f"(> {PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ / 1e9:g} GBq); check the unit (MBq vs GBq) "
+        "unless this is stock activity"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +104,8 @@ class AdministeredActivityResult:
         False when no timestamps were given and readings were taken as simultaneous.
     history
         One step per decay correction and one for the subtraction.
+    notes
+        Doubtful but possible values (e.g. an assay above 100 GBq).
     """
 
     nuclide: str
@@ -79,6 +117,12 @@ class AdministeredActivityResult:
     administered_bq: float
     decay_corrected: bool
     history: History
+    notes: tuple[str, ...] = ()
+
+    @property
+    def residual_measured(self) -> bool:
+        """True when at least one residual reading was given."""
+        return bool(self.residuals)
 
     @property
     def residual_at_injection_bq(self) -> float:
@@ -87,7 +131,11 @@ class AdministeredActivityResult:
 
     @property
     def residual_fraction(self) -> float:
-        """Residual activity as a fraction of the assay (both at injection)."""
+        """Residual activity as a fraction of the assay (both at injection; 0 when not measured).
+
+        Check :attr:`residual_measured` before reporting it: 0 without a residual
+        reading means "not measured", not "no residual".
+        """
         return self.residual_at_injection_bq / self.assay_at_injection_bq
 
 
@@ -206,6 +254,32 @@ def administered_activity(
             "a timezone-aware time, because other times were given (all or none)",
             hint="every reading must be decay-corrected to the injection time",
         )
+    for field, moment in times.items():
+        if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
+            raise InvalidInputError(
+                field, moment.isoformat(), "a timezone-aware time (with UTC offset)"
+            )
+    if injection_at is not None and assay_at is not None and assay_at > injection_at:
+        raise InvalidInputError(
+            "assay_at",
+            assay_at.isoformat(),
+            f"a time at or before the injection ({injection_at.isoformat()}): the assay is "
+            "measured before injecting",
+            hint="were the assay and injection times swapped?",
+        )
+    for field, reading in readings:
+        if (
+            injection_at is not None
+            and reading.measured_at is not None
+            and reading.measured_at < injection_at
+        ):
+            raise InvalidInputError(
+                f"{field}.measured_at",
+                reading.measured_at.isoformat(),
+                f"a time at or after the injection ({injection_at.isoformat()}): a residual is "
+                "measured after injecting",
+                hint="were the residual and injection times swapped?",
+            )
     history = History()
     assay_inj, step = _to_injection(assay, resolved, injection_at, "assay_bq")
     history = history.append(step)
@@ -244,4 +318,7 @@ def administered_activity(
         administered_bq=administered,
         decay_corrected=bool(given),
         history=history,
+        notes=tuple(
+            n for n in (patient_activity_note(assay_bq, field="assay_bq"),) if n is not None
+        ),
     )

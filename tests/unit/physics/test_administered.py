@@ -141,3 +141,59 @@ def test_naive_time_is_refused() -> None:
             assay_at=datetime(2026, 3, 2, 8, 0),
             injection_at=INJECTION,
         )
+
+
+def test_assay_after_injection_is_refused() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        administered_activity(
+            nuclide="Lu-177",
+            assay_bq=7.4e9,
+            assay_at=INJECTION + timedelta(minutes=30),
+            injection_at=INJECTION,
+        )
+    assert info.value.field == "assay_at"
+    assert INJECTION.isoformat() in info.value.expected
+
+
+def test_residual_before_injection_is_refused() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        administered_activity(
+            nuclide="Lu-177",
+            assay_bq=7.4e9,
+            assay_at=INJECTION - timedelta(hours=1),
+            injection_at=INJECTION,
+            residuals=[
+                ActivityMeasurement(0.1e9, INJECTION + timedelta(hours=1), "vial"),
+                ActivityMeasurement(0.05e9, INJECTION - timedelta(minutes=5), "line"),
+            ],
+        )
+    assert info.value.field == "residuals[1].measured_at"
+    assert info.value.value == (INJECTION - timedelta(minutes=5)).isoformat()
+
+
+def test_residual_at_injection_time_and_assay_at_injection_time_are_accepted() -> None:
+    r = administered_activity(
+        nuclide="Lu-177",
+        assay_bq=7.4e9,
+        assay_at=INJECTION,
+        injection_at=INJECTION,
+        residual_bq=0.1e9,
+        residual_at=INJECTION,
+    )
+    assert r.administered_bq == pytest.approx(7.3e9, rel=1e-12)
+    assert r.residual_measured
+
+
+def test_without_residual_reading_the_residual_is_not_measured() -> None:
+    r = administered_activity(nuclide="Lu-177", assay_bq=7.4e9)
+    assert r.residual_measured is False
+    assert r.administered_bq == 7.4e9
+
+
+def test_assay_above_100_gbq_is_noted_not_refused() -> None:
+    """740 GBq (a MBq/GBq slip on 740 MBq, or stock): a note, not an error."""
+    r = administered_activity(nuclide="Lu-177", assay_bq=740e9)
+    assert r.administered_bq == 740e9
+    assert len(r.notes) == 1
+    assert "implausible for one patient administration" in r.notes[0]
+    assert administered_activity(nuclide="Lu-177", assay_bq=100e9).notes == ()

@@ -29,6 +29,7 @@ from prrt.physics import (
     photon_lines,
     radiopharmaceuticals_with,
 )
+from prrt.physics.administered import PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ, patient_activity_note
 from prrt.units import BQ_PER_CI, Dimension, parse_quantity, parse_timestamp, seconds_between
 
 __all__ = ["register"]
@@ -350,6 +351,11 @@ def _render_nuclide(p: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- decay
 
 
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        stdout_console.print(Text.assemble(("note: ", "bold yellow"), note))
+
+
 def _render_decay(p: dict[str, Any]) -> None:
     table = Table(
         title=f"Decay of {p['nuclide']}", title_justify="left", show_edge=False, show_header=False
@@ -366,6 +372,7 @@ def _render_decay(p: dict[str, Any]) -> None:
     table.add_row("Decay factor", f"{p['decay_factor']:.6g}")
     table.add_row("Activity", Text(_fmt_activity(p["activity_bq"]), style="bold green"))
     stdout_console.print(table)
+    _print_notes(p["notes"])
 
 
 def _decay(
@@ -378,6 +385,7 @@ def _decay(
     resolved = get_nuclide(nuclide)
     activity_bq = parse_quantity(activity, Dimension.ACTIVITY, field="activity", positive=True)
     moments: tuple[datetime, datetime] | None = None
+    back = False
     if after is not None:
         if start is not None or end is not None:
             raise InvalidInputError(
@@ -387,12 +395,25 @@ def _decay(
     elif start is not None and end is not None:
         moments = (parse_timestamp(start, field="from"), parse_timestamp(end, field="to"))
         elapsed_s = seconds_between(*moments)
+        back = elapsed_s < 0.0
     else:
         missing = "to" if start is not None else "from" if end is not None else "after"
         raise InvalidInputError(
             missing, None, "--after DURATION (e.g. 96h) or both --from and --to timestamps"
         )
     factor = decay_factor(resolved, elapsed_s)
+    notes = [
+        n
+        for n in (
+            patient_activity_note(activity_bq, field="activity"),
+            patient_activity_note(activity_bq * factor, field="result")
+            if back and activity_bq <= PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ
+            else None,
+        )
+        if n is not None
+    ]
+    if back:
+        notes.insert(0, "back-correction: activity at the earlier time (--to is before --from)")
     return {
         "nuclide": resolved.name,
         "half_life_s": resolved.half_life_s,
@@ -403,6 +424,8 @@ def _decay(
         "half_lives_elapsed": elapsed_s / resolved.half_life_s,
         "decay_factor": factor,
         "activity_bq": activity_bq * factor,
+        "back_correction": back,
+        "notes": notes,
     }
 
 
@@ -494,9 +517,13 @@ def _administered_payload(result: AdministeredActivityResult) -> dict[str, Any]:
             reading(m, v)
             for m, v in zip(result.residuals, result.residuals_at_injection_bq, strict=True)
         ],
-        "residual_at_injection_bq": result.residual_at_injection_bq,
-        "residual_fraction": result.residual_fraction,
+        "residual_measured": result.residual_measured,
+        "residual_at_injection_bq": result.residual_at_injection_bq
+        if result.residual_measured
+        else None,
+        "residual_fraction": result.residual_fraction if result.residual_measured else None,
         "administered_bq": result.administered_bq,
+        "notes": list(result.notes),
         "steps": result.history.to_list(),
     }
 
@@ -539,9 +566,19 @@ def _render_administered(p: dict[str, Any]) -> None:
         Text.assemble(
             ("Administered activity: ", "bold"),
             (_fmt_activity(p["administered_bq"]), "bold green"),
-            f"; residual {p['residual_fraction'] * 100:.2f} % of the assay",
+            f"; residual {p['residual_fraction'] * 100:.2f} % of the assay"
+            if p["residual_measured"]
+            else "",
         )
     )
+    if not p["residual_measured"]:
+        stdout_console.print(
+            Text(
+                "residual: not measured (the administered activity is the assay, an upper bound)",
+                style="yellow",
+            )
+        )
+    _print_notes(p["notes"])
     if not p["decay_corrected"]:
         stdout_console.print(
             Text(
