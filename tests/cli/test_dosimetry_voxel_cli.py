@@ -8,15 +8,21 @@ convolved with the phantom's true TIA map.
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pydicom
 import pytest
 from typer.testing import CliRunner
 
 from prrt.adapters.cli.app import app
-from prrt.adapters.dicom import read_rtdose, write_synthetic_study
+from prrt.adapters.cli.dosimetry_voxel_cmds import _cli_hint, _cli_words
+from prrt.adapters.dicom import read_nifti, read_rtdose, write_synthetic_study
 from prrt.dosimetry.voxel.convolution import convolve_kernel
 from prrt.dosimetry.voxel.kernels import voxel_kernel
+from prrt.errors import InvalidInputError
 from prrt.imaging.phantoms import SyntheticPatient, make_synthetic_patient
 
 runner = CliRunner()
@@ -125,3 +131,195 @@ def test_directory_without_images_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["dosimetry", "voxel", str(tmp_path), "--format", "json"])
     assert result.exit_code == 2
     assert json.loads(result.stderr)["error"] == "InvalidInputError"
+
+
+def _truth_dose(patient: SyntheticPatient, region: str) -> float:
+    kernel = voxel_kernel(nuclide="Lu-177", spacing_mm=6.0)
+    truth = convolve_kernel(
+        patient.true_tia_map_bq_s.array, kernel.values_gy_per_bq_s, device="cpu"
+    )
+    return float(truth[patient.masks[region].array].mean())
+
+
+def _voxel(directory: Path, output: Path, *options: str) -> Any:
+    return runner.invoke(
+        app,
+        [
+            "dosimetry", "voxel", str(directory), "-o", str(output), "--format", "json",
+            "--device", "cpu", "--method", "hybrid", *options,
+        ],
+    )  # fmt: skip
+
+
+def test_psf_fwhm_500_mm_is_refused(study: tuple[Path, SyntheticPatient], tmp_path: Path) -> None:
+    """A 500 mm PSF (once: TIA x 4.5e6, tumour doses ~1e9 Gy) exits 2 naming --psf-fwhm."""
+    directory, _ = study
+    result = _voxel(directory, tmp_path, "--psf-fwhm", "500 mm")
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stderr)
+    assert error["field"] == "--psf-fwhm"
+    assert "40] mm" in error["expected"]
+    assert not (tmp_path / "dose.dcm").exists()
+
+
+def test_psf_fwhm_30_mm_leaves_tumour_2_uncorrected_with_a_warning(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """30 mm: tumour_2's recovery 0.09 < 0.25, so not amplified 11x (once 460 Gy; truth ~80 Gy)."""
+    directory, patient = study
+    result = _voxel(directory, tmp_path, "--psf-fwhm", "30 mm")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    assert "tumour_2" in summary["recovery_uncorrected_regions"]
+    assert any("tumour_2" in w and "< 0.25" in w for w in summary["warnings"])
+    tumour_2 = {r["name"]: r for r in summary["regions"]}["tumour_2"]
+    truth = _truth_dose(patient, "tumour_2")
+    assert 60.0 < truth < 100.0
+    # measured (blurred, uncorrected) total: below the truth, never the 5.8x overshoot
+    assert tumour_2["mean_gy"] < 1.1 * truth
+    on_disk = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert on_disk["summary"]["warnings"] == summary["warnings"]
+
+
+def test_psf_fwhm_10_mm_has_no_recovery_warning(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """10 mm (the phantom's resolution): every region corrected, condition number 2.5 < 10."""
+    directory, patient = study
+    result = _voxel(directory, tmp_path, "--psf-fwhm", "10 mm")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["recovery_uncorrected_regions"] == []
+    assert summary["gtm_condition_number"] < 10.0
+    assert not any("partial-volume" in w or "transfer matrix" in w for w in summary["warnings"])
+    tumour_2 = {r["name"]: r for r in summary["regions"]}["tumour_2"]
+    assert tumour_2["mean_gy"] == pytest.approx(_truth_dose(patient, "tumour_2"), rel=0.25)
+
+
+def test_kernel_provenance_in_rtdose_nifti_and_summary(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """Emission set and energy per decay (0.1830 MeV for complete Lu-177) travel with the dose."""
+    directory, _ = study
+    result = _voxel(directory, tmp_path, "--kernel-emissions", "betas+photons")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    kernel = voxel_kernel(nuclide="Lu-177", spacing_mm=6.0, emission_set="betas+photons")
+    mev = kernel.energy_per_decay_j / 1.602176634e-13
+    label = f"prrt Lu-177 kernel betas+photons {mev:.4f} MeV/decay"
+    assert summary["emission_set"] == "betas+photons"
+    assert summary["energy_per_decay_mev"] == pytest.approx(mev, rel=1e-12)
+    assert summary["provenance"] == label
+    ds = pydicom.dcmread(tmp_path / "dose.dcm")
+    assert ds.DoseComment == label
+    assert ds.SeriesDescription == label
+    assert f"energy per decay {mev:.6g} MeV" in ds.ImageComments
+    step = read_rtdose(tmp_path / "dose.dcm").history.to_list()[-1]
+    assert step["parameters"]["dose_comment"] == label
+    nifti = read_nifti(tmp_path / "dose_gy.nii.gz")
+    assert nifti.history.to_list()[-1]["parameters"]["description"] == label.removeprefix("prrt ")
+
+
+@pytest.mark.parametrize("case", ["existing file", "under a file", "unwritable"])
+def test_bad_output_exits_2_before_computing(
+    study: tuple[Path, SyntheticPatient],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+) -> None:
+    """--output on a file, under a file or where nothing can be created: exit 2 before the dose."""
+    import prrt.dosimetry.voxel.pipeline as pipeline
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("computed before checking --output")
+
+    monkeypatch.setattr(pipeline, "voxel_dosimetry", never)
+    directory, _ = study
+    a_file = tmp_path / "taken"
+    a_file.write_text("x", encoding="utf-8")
+    output = {
+        "existing file": a_file,
+        "under a file": a_file / "out",
+        "unwritable": Path("/proc/prrt-voxel-output"),
+    }[case]
+    result = _voxel(directory, output)
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stderr)["field"] == "--output"
+
+
+def _copy_study(directory: Path, target: Path) -> Path:
+    shutil.copytree(directory, target)
+    return target
+
+
+def test_manifest_time_disagreeing_with_dicom_is_refused(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """A manifest acquisition time 3 days earlier than the DICOM header: exit 2 naming both."""
+    copy = _copy_study(study[0], tmp_path / "study")
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    dicom_time = manifest["spect"][1]["acquisition_time"]
+    moved = datetime.fromisoformat(dicom_time) - timedelta(days=3)
+    manifest["spect"][1]["acquisition_time"] = moved.isoformat()
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = _voxel(copy, tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stderr)
+    assert error["field"].startswith("manifest")
+    assert "acquisition_time" in error["field"]
+    assert error["value"] == moved.isoformat()
+    assert datetime.fromisoformat(dicom_time).isoformat() in error["expected"]
+
+
+def test_missing_dicom_times_supplied_on_the_command_line(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """Without header/manifest times the error names --acquisition-time; supplying them works."""
+    directory, patient = study
+    copy = _copy_study(directory, tmp_path / "study")
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    times = [item.pop("acquisition_time") for item in manifest["spect"]]
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for item in manifest["spect"]:
+        ds = pydicom.dcmread(copy / item["file"])
+        for keyword in ("AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime"):
+            if keyword in ds:
+                delattr(ds, keyword)
+        ds.save_as(copy / item["file"])
+    missing = _voxel(copy, tmp_path / "out1")
+    assert missing.exit_code == 2, missing.output
+    assert "--acquisition-time" in json.loads(missing.stderr)["message"]
+    options = [arg for t in times for arg in ("--acquisition-time", t)]
+    supplied = _voxel(copy, tmp_path / "out2", "--dose-method", "led", *options)
+    assert supplied.exit_code == 0, supplied.output
+    summary = json.loads(supplied.stdout)["summary"]
+    assert summary["times_s"] == pytest.approx(list(patient.times_s), abs=1.0)
+    too_few = _voxel(copy, tmp_path / "out3", "--acquisition-time", times[0])
+    assert too_few.exit_code == 2
+    assert json.loads(too_few.stderr)["field"] == "--acquisition-time"
+
+
+def test_command_line_time_disagreeing_with_dicom_is_refused(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """--acquisition-time 2 h after the header's time of the last time point: exit 2."""
+    directory, _ = study
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    times = [item["acquisition_time"] for item in manifest["spect"]]
+    late = (datetime.fromisoformat(times[-1]) + timedelta(hours=2)).isoformat()
+    options = [arg for t in [*times[:-1], late] for arg in ("--acquisition-time", t)]
+    result = _voxel(directory, tmp_path, *options)
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stderr)
+    assert "--acquisition-time" in error["field"]
+    assert error["value"] == late
+
+
+def test_device_hints_are_written_as_options() -> None:
+    """Core hints "use device='auto' or 'cpu'" read "--device auto or --device cpu" on the CLI."""
+    assert _cli_hint("use device='auto' or 'cpu'") == "use --device auto or --device cpu"
+    assert _cli_hint("install it or use device='cpu'") == "install it or use --device cpu"
+    with pytest.raises(InvalidInputError) as info, _cli_words():
+        raise InvalidInputError("device", "cuda", "a CUDA GPU", hint="use device='cpu'")
+    assert info.value.field == "--device"
+    assert info.value.hint == "use --device cpu"

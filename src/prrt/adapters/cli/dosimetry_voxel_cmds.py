@@ -19,6 +19,11 @@ value, a value without its unit) exits with code 2 and names what is wrong.
 from __future__ import annotations
 
 import json
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,7 +44,7 @@ from prrt.adapters.cli._common import (
     stdout_console,
 )
 from prrt.errors import InvalidInputError
-from prrt.units import Dimension, parse_quantity
+from prrt.units import Dimension, parse_quantity, parse_timestamp
 
 __all__ = ["register"]
 
@@ -67,6 +72,51 @@ def _load_calibration(path: Path | None, study_truth: dict[str, Any]) -> Any:
         density_g_per_ml=tuple(data.get("density_g_per_ml", ())),
         source=str(data.get("source", "")),
     )
+
+
+def _prepare_output(out_dir: Path) -> Path:
+    """Create the output directory (and check it is writable) before any computation."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInputError(
+            "--output", str(out_dir), "a directory (an existing file has this name)"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".prrt-write-test-"):
+            pass
+    except OSError as err:
+        raise InvalidInputError(
+            "--output",
+            str(out_dir),
+            "a directory that can be created and written to",
+            hint=f"{type(err).__name__}: {err.strerror or err}",
+        ) from err
+    return out_dir
+
+
+def _cli_hint(text: str | None) -> str | None:
+    """Write Python keyword hints (``device='cpu'``) as command-line options (``--device cpu``)."""
+    if not text:
+        return text
+    text = re.sub(r"device='([\w+-]+)' or '([\w+-]+)'", r"--device \1 or --device \2", text)
+    return re.sub(r"device='([\w+-]+)'", r"--device \1", text)
+
+
+@contextmanager
+def _cli_words() -> Iterator[None]:
+    """Re-raise device errors of the core with command-line names."""
+    try:
+        yield
+    except InvalidInputError as err:
+        if err.field != "device":
+            raise
+        raise type(err)("--device", err.value, err.expected, hint=_cli_hint(err.hint)) from err
+
+
+def _timestamps(texts: Sequence[str] | None, field: str) -> list[datetime] | None:
+    if not texts:
+        return None
+    return [parse_timestamp(text, field=field) for text in texts]
 
 
 def _on_grid(volume: Any, reference: Any) -> Any:
@@ -138,9 +188,12 @@ def _run(
     density_correction: bool,
     show_progress: bool,
     region_fit: str = "chain",
+    injection_time: str | None = None,
+    acquisition_times: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     from prrt.adapters.dicom import read_study, write_nifti, write_rtdose, write_seg
     from prrt.dosimetry.voxel.pipeline import voxel_dosimetry
+    from prrt.dosimetry.voxel.recovery import check_psf_fwhm
     from prrt.imaging.quantification import hu_to_density
 
     psf_fwhm_mm = (
@@ -152,9 +205,11 @@ def _run(
         raise InvalidInputError(
             "STUDY", str(study_path), "an existing study directory or manifest.json"
         )
-    out_dir = (
+    out_dir = _prepare_output(
         output or (study_path if study_path.is_dir() else study_path.parent) / "voxel_dosimetry"
     )
+    stated_injection = _timestamps([injection_time] if injection_time else None, "--injection-time")
+    stated_times = _timestamps(acquisition_times, "--acquisition-time")
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -166,8 +221,20 @@ def _run(
     )
     with progress:
         task = progress.add_task(_STEPS[0], total=len(_STEPS))
-        study = read_study(study_path)
+        study = read_study(
+            study_path,
+            stated_injection_time=stated_injection[0] if stated_injection else None,
+            stated_acquisition_times=stated_times,
+            stated_by="--acquisition-time" if stated_times else "--injection-time",
+        )
         spect_grid = study.spect[0]
+        if psf_fwhm_mm is not None:
+            check_psf_fwhm(
+                psf_fwhm_mm,
+                spacing_mm=spect_grid.spacing_mm,
+                shape=spect_grid.shape,
+                field="--psf-fwhm",
+            )
         masks = {name: _on_grid(mask, spect_grid) for name, mask in study.masks.items()}
         density = None
         calibration = (
@@ -180,32 +247,40 @@ def _run(
             if name in _STEPS:
                 progress.update(task, description=name, completed=_STEPS.index(name))
 
-        result = voxel_dosimetry(
-            study.spect,
-            injection_time=study.injection_time,
-            nuclide=study.nuclide,
-            masks=masks,
-            density=density,
-            approach=method,
-            dose_method=dose_method,
-            emission_set=emissions,
-            psf_fwhm_mm=psf_fwhm_mm,
-            device=device,
-            progress=step,
-            region_fit=region_fit,
-        )
+        with _cli_words():
+            result = voxel_dosimetry(
+                study.spect,
+                injection_time=study.injection_time,
+                nuclide=study.nuclide,
+                masks=masks,
+                density=density,
+                approach=method,
+                dose_method=dose_method,
+                emission_set=emissions,
+                psf_fwhm_mm=psf_fwhm_mm,
+                device=device,
+                progress=step,
+                region_fit=region_fit,
+            )
         step("write results")
-        out_dir.mkdir(parents=True, exist_ok=True)
         files = {
             "rtdose": str(
                 write_rtdose(
                     result.dose,
                     out_dir / "dose.dcm",
                     reference=study.reference,
-                    comment=f"prrt voxel {result.dose_method.value}",
+                    series_description=result.provenance_label,
+                    comment=result.provenance_label,
+                    image_comments=result.provenance_text,
                 )
             ),
-            "dose_nifti": str(write_nifti(result.dose, out_dir / "dose_gy.nii.gz")),
+            "dose_nifti": str(
+                write_nifti(
+                    result.dose,
+                    out_dir / "dose_gy.nii.gz",
+                    description=result.provenance_label.removeprefix("prrt "),
+                )
+            ),
             "tia_nifti": str(write_nifti(result.tia, out_dir / "tia_bq_s.nii.gz")),
         }
         if (
@@ -298,6 +373,23 @@ def register(app: typer.Typer) -> None:
                 help="hybrid: region TACs by the voxel 'chain' or prrt.kinetics 'fit_best' (AICc).",
             ),
         ] = "chain",
+        injection_time: Annotated[
+            str | None,
+            typer.Option(
+                "--injection-time",
+                help="Injection time, ISO 8601 with UTC offset; used where the DICOM lacks it, "
+                "checked against it otherwise (refused if more than 1 min apart).",
+            ),
+        ] = None,
+        acquisition_time: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--acquisition-time",
+                help="Acquisition start of a time point, ISO 8601 with UTC offset; repeat once "
+                "per time point in the manifest's order; used where the DICOM lacks it, "
+                "checked against it otherwise.",
+            ),
+        ] = None,
         fmt: Annotated[
             OutputFormat, typer.Option("--format", help=FORMAT_HELP)
         ] = OutputFormat.TEXT,
@@ -328,5 +420,7 @@ def register(app: typer.Typer) -> None:
                 density_correction,
                 show_progress=fmt is OutputFormat.TEXT,
                 region_fit=region_fit,
+                injection_time=injection_time,
+                acquisition_times=acquisition_time,
             )
             emit(payload, fmt, _render_text)

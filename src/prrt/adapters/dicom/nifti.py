@@ -4,8 +4,10 @@ NIfTI's world space is RAS+ and DICOM's is LPS+: RAS x = −LPS x, RAS y = −LP
 z unchanged, so the stored affine is ``diag(−1, −1, 1, 1) @ affine_LPS`` (NIfTI-1
 header documentation, "qform/sform"; nibabel "Coordinate systems and affines").
 The array is written in its own dtype (masks as uint8) so a round trip is exact;
-the quantity is stored in the header description as ``prrt:<quantity>`` and the
-reference time, when set, in ``aux_file`` (whole seconds, with UTC offset).
+the quantity is stored in the header description as ``prrt:<quantity>`` (followed
+by ``; <description>`` when one is given, e.g. the dose kernel's emission set and
+energy per decay; 80 bytes at most) and the reference time, when set, in
+``aux_file`` (whole seconds, with UTC offset).
 """
 
 from __future__ import annotations
@@ -26,15 +28,27 @@ __all__ = ["LPS_TO_RAS", "read_nifti", "write_nifti"]
 #: Flips x and y: LPS <-> RAS (its own inverse).
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _PREFIX = "prrt:"
+_DESCRIP_BYTES = 80
 
 
-def write_nifti(volume: Volume, path: Path | str) -> Path:
+def write_nifti(volume: Volume, path: Path | str, *, description: str = "") -> Path:
     """Write a volume as NIfTI-1 (``.nii`` or ``.nii.gz``) with a RAS affine.
+
+    Parameters
+    ----------
+    volume
+        The volume.
+    path
+        Output file.
+    description
+        Provenance appended to the header description after the quantity
+        (``prrt:<quantity>; <description>``, ASCII, 80 bytes in all).
 
     Raises
     ------
     InvalidInputError
-        The file name does not end in ``.nii`` or ``.nii.gz``.
+        The file name does not end in ``.nii`` or ``.nii.gz``, or the description
+        is not ASCII or does not fit in 80 bytes.
     """
     out = Path(path)
     if not (out.name.endswith(".nii") or out.name.endswith(".nii.gz")):
@@ -50,7 +64,12 @@ def write_nifti(volume: Volume, path: Path | str) -> Path:
     image.set_sform(ras, code=1)
     header = image.header
     header.set_xyzt_units(xyz="mm", t="sec")
-    header["descrip"] = f"{_PREFIX}{volume.quantity.value}".encode()[:80]
+    text = f"{_PREFIX}{volume.quantity.value}" + (f"; {description}" if description else "")
+    if not text.isascii() or len(text) > _DESCRIP_BYTES:
+        raise InvalidInputError(
+            "description", description, f"ASCII text of at most {_DESCRIP_BYTES} bytes in all"
+        )
+    header["descrip"] = text.encode("ascii")
     if volume.acquisition_time is not None:
         header["aux_file"] = volume.acquisition_time.strftime("%Y%m%dT%H%M%S%z").encode()[:24]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +103,10 @@ def read_nifti(path: Path | str, *, quantity: VoxelQuantity | str | None = None)
         if "descrip" in header
         else ""
     )
-    stored = descrip[len(_PREFIX) :] if descrip.startswith(_PREFIX) else None
+    stored, _, provenance = (
+        descrip[len(_PREFIX) :].partition(";") if descrip.startswith(_PREFIX) else (None, "", "")
+    )
+    stored = stored.strip() if stored is not None else None
     chosen = quantity if quantity is not None else stored
     if chosen is None:
         raise InvalidInputError(
@@ -112,7 +134,10 @@ def read_nifti(path: Path | str, *, quantity: VoxelQuantity | str | None = None)
             acquisition_time = datetime.strptime(aux, "%Y%m%dT%H%M%S%z")
         except ValueError:
             acquisition_time = None
-    step = Step(name="read_nifti", method="nibabel; RAS to LPS", parameters={"path": str(path)})
+    parameters: dict[str, Any] = {"path": str(path)}
+    if provenance.strip():
+        parameters["description"] = provenance.strip()
+    step = Step(name="read_nifti", method="nibabel; RAS to LPS", parameters=parameters)
     return Volume(
         array=data,
         affine=LPS_TO_RAS @ np.asarray(image.affine, dtype=np.float64),

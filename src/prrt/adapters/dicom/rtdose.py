@@ -47,6 +47,7 @@ def write_rtdose(
     reference: DicomReference | None = None,
     series_description: str = "prrt absorbed dose",
     comment: str = "",
+    image_comments: str = "",
 ) -> Path:
     """Write an absorbed-dose volume (Gy) as a DICOM RTDOSE file.
 
@@ -63,7 +64,11 @@ def write_rtdose(
     series_description
         Series Description.
     comment
-        Dose Comment (0x3004,0x0006), e.g. the method.
+        Dose Comment (3004,0006), LO: at most 64 characters, e.g. the nuclide,
+        kernel emission set and energy per decay.
+    image_comments
+        Image Comments (0020,4000) of the General Image module, LT (at most
+        10240 characters): the longer provenance.
 
     Returns
     -------
@@ -73,8 +78,16 @@ def write_rtdose(
     ------
     InvalidInputError
         Not an absorbed dose (dose rates and other quantities cannot be stored as
-        RTDOSE with unit GY) or a sheared grid.
+        RTDOSE with unit GY), a sheared grid, a comment over 64 characters or a
+        series description over 64 characters.
     """
+    for name, text, limit in (
+        ("comment", comment, 64),
+        ("series_description", series_description, 64),
+        ("image_comments", image_comments, 10240),
+    ):
+        if len(text) > limit or "\\" in text:
+            raise InvalidInputError(name, text, f"at most {limit} characters without backslash")
     if dose.quantity is not VoxelQuantity.DOSE_GY:
         raise InvalidInputError(
             "dose", dose.quantity.value, "a volume of quantity 'dose_gy' (RTDOSE stores Gy only)"
@@ -115,7 +128,9 @@ def write_rtdose(
     ds.DoseSummationType = "PLAN"
     ds.DoseGridScaling = scaling_text
     if comment:
-        ds.DoseComment = comment[:64]
+        ds.DoseComment = comment
+    if image_comments:
+        ds.ImageComments = image_comments
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows = int(array.shape[1])
@@ -178,7 +193,14 @@ def read_rtdose(path: Path | str) -> Volume:
     step = Step(
         name="read_rtdose",
         method="pydicom",
-        parameters={"path": str(path), "dose_grid_scaling": scaling, "frames": nz},
+        parameters={
+            "path": str(path),
+            "dose_grid_scaling": scaling,
+            "frames": nz,
+            "dose_comment": str(getattr(ds, "DoseComment", "") or ""),
+            "series_description": str(getattr(ds, "SeriesDescription", "") or ""),
+            "image_comments": str(getattr(ds, "ImageComments", "") or ""),
+        },
     )
     return Volume(
         array=array,

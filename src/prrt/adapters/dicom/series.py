@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -479,6 +479,9 @@ def read_nm(
     acquisition_time: datetime | None = None,
     timezone: tzinfo | None = None,
     series_uid: str | None = None,
+    stated_injection_time: datetime | None = None,
+    stated_acquisition_time: datetime | None = None,
+    stated_by: str = "argument",
 ) -> NmImage:
     """Read a SPECT reconstruction (NM multi-frame, or NM/PT one slice per file).
 
@@ -497,6 +500,11 @@ def read_nm(
         Time zone of header times that carry no UTC offset.
     series_uid
         Series to pick in a directory with several series.
+    stated_injection_time, stated_acquisition_time
+        Times stated elsewhere (manifest, command line): used when the header
+        lacks them, else checked against it (more than 1 min apart is refused).
+    stated_by
+        Where the stated times come from, for the error messages.
 
     Raises
     ------
@@ -575,29 +583,43 @@ def read_nm(
         if getattr(first, "RadiopharmaceuticalInformationSequence", None)
         else None
     )
-    t_acq = acquisition_time or dicom_datetime(
-        first,
-        datetime_keyword="AcquisitionDateTime",
-        date_keyword="AcquisitionDate",
-        time_keyword="AcquisitionTime",
-        what="acquisition_time",
-        timezone_=timezone,
-        supply_as="acquisition_time=...",
+    t_acq = acquisition_time or _stated_or_header(
+        lambda: dicom_datetime(
+            first,
+            datetime_keyword="AcquisitionDateTime",
+            date_keyword="AcquisitionDate",
+            time_keyword="AcquisitionTime",
+            what="acquisition_time",
+            timezone_=timezone,
+            supply_as=SUPPLY_ACQUISITION_TIME,
+        ),
+        stated=stated_acquisition_time,
+        stated_by=stated_by,
+        what=f"{Path(first_path).name}: acquisition_time",
+        tag="AcquisitionDateTime (0008,002A)",
     )
+    if injection_time is None and stated_injection_time is not None:
+        injection_time = _stated_or_header(
+            lambda: _header_injection_time(first, radio, timezone),
+            stated=stated_injection_time,
+            stated_by=stated_by,
+            what=f"{Path(first_path).name}: injection_time",
+            tag="RadiopharmaceuticalStartDateTime (0018,1078)",
+        )
     if injection_time is None:
         if radio is None:
             raise InvalidInputError(
                 "injection_time",
                 None,
                 "the injection date and time (RadiopharmaceuticalInformationSequence (0054,0016) is missing)",
-                hint="supply it with injection_time=...",
+                hint=f"supply it with {SUPPLY_INJECTION_TIME}",
             )
         if not str(getattr(radio, "RadiopharmaceuticalStartDateTime", "") or ""):
             raise InvalidInputError(
                 "injection_time",
                 str(getattr(radio, "RadiopharmaceuticalStartTime", "") or None),
                 "the injection date and time in RadiopharmaceuticalStartDateTime (0018,1078)",
-                hint="the header has no injection date; supply it with injection_time=...",
+                hint=f"the header has no injection date; supply it with {SUPPLY_INJECTION_TIME}",
             )
         injection_time = dicom_datetime(
             radio,
@@ -606,7 +628,7 @@ def read_nm(
             time_keyword=None,
             what="injection_time",
             timezone_=timezone or _header_tz(first),
-            supply_as="injection_time=...",
+            supply_as=SUPPLY_INJECTION_TIME,
         )
     elif injection_time.tzinfo is None:
         raise InvalidInputError(
@@ -654,6 +676,59 @@ def read_nm(
         path=first_path,
         reference=DicomReference.from_dataset(first),
     )
+
+
+#: How to supply a missing acquisition time (Python keyword and command-line option).
+SUPPLY_ACQUISITION_TIME = (
+    "acquisition_time=... (command line: --acquisition-time ISO, once per time point)"
+)
+#: How to supply a missing injection time (Python keyword and command-line option).
+SUPPLY_INJECTION_TIME = "injection_time=... (command line: --injection-time ISO)"
+#: Largest accepted difference between a stated time and the DICOM header's, s.
+TIME_TOLERANCE_S = 60.0
+
+
+def _header_injection_time(first: Dataset, radio: Any, timezone: tzinfo | None) -> datetime:
+    if radio is None:
+        raise InvalidInputError("injection_time", None, "RadiopharmaceuticalInformationSequence")
+    return dicom_datetime(
+        radio,
+        datetime_keyword="RadiopharmaceuticalStartDateTime",
+        date_keyword=None,
+        time_keyword=None,
+        what="injection_time",
+        timezone_=timezone or _header_tz(first),
+        supply_as=SUPPLY_INJECTION_TIME,
+    )
+
+
+def _stated_or_header(
+    read_header: Callable[[], datetime],
+    *,
+    stated: datetime | None,
+    stated_by: str,
+    what: str,
+    tag: str,
+) -> datetime:
+    """The header's time checked against a stated one, or the stated one when the header lacks it."""
+    if stated is not None and stated.tzinfo is None:
+        raise InvalidInputError(
+            f"{stated_by}: {what}", stated.isoformat(), "a time-zone aware time"
+        )
+    try:
+        header = read_header()
+    except InvalidInputError:
+        if stated is None:
+            raise
+        return stated
+    if stated is not None and abs((stated - header).total_seconds()) > TIME_TOLERANCE_S:
+        raise InvalidInputError(
+            f"{stated_by}: {what}",
+            stated.isoformat(),
+            f"the DICOM {tag} {header.isoformat()} within {TIME_TOLERANCE_S:g} s",
+            hint=f"correct the {stated_by} or the DICOM header; they must agree",
+        )
+    return header
 
 
 def _header_tz(ds: Dataset) -> tzinfo | None:

@@ -192,6 +192,25 @@ def _positive(name: str, value: Any) -> float:
     return float(value)
 
 
+def _manifest_time(item: Any, index: int) -> datetime | None:
+    value = item.get("acquisition_time") if isinstance(item, dict) else None
+    if value is None:
+        return None
+    return parse_timestamp(value, field=f"manifest.spect[{index}].acquisition_time")
+
+
+def _agree(name: str, value: datetime | None, other_name: str, other: datetime | None) -> None:
+    if value is None or other is None:
+        return
+    if abs((value - other).total_seconds()) > 60.0:
+        raise InvalidInputError(
+            name,
+            value.isoformat(),
+            f"the {other_name} {other.isoformat()} within 60 s",
+            hint="the two sources of the time disagree; correct one of them",
+        )
+
+
 def read_study(
     path: Path | str,
     *,
@@ -201,6 +220,9 @@ def read_study(
     nuclide: str | None = None,
     timezone: tzinfo | None = None,
     roi_names: Sequence[str] | None = None,
+    stated_injection_time: datetime | None = None,
+    stated_acquisition_times: Sequence[datetime] | None = None,
+    stated_by: str = "argument",
 ) -> Study:
     """Read a study from a manifest (file or its directory) or from a DICOM directory.
 
@@ -221,6 +243,15 @@ def read_study(
         Time zone of DICOM times that carry no UTC offset.
     roi_names
         RTSTRUCT ROIs to read (all when omitted).
+    stated_injection_time, stated_acquisition_times
+        Injection time and acquisition start of each time point (in the order of
+        the manifest's ``spect`` list, or of the NM file names in a DICOM
+        directory) stated by the caller (e.g. the command line): used where the
+        DICOM headers lack them, checked against them otherwise (more than 1 min
+        apart is refused), like the manifest's ``injection_time`` and
+        ``spect[].acquisition_time``, which they must also agree with.
+    stated_by
+        Name of the caller's source in error messages (e.g. ``"--acquisition-time"``).
 
     Returns
     -------
@@ -232,7 +263,8 @@ def read_study(
     ------
     InvalidInputError
         Malformed manifest, missing times/activity/sensitivity (naming what to
-        supply), time points with different injection times, no CT or NM.
+        supply), stated times that disagree with the DICOM headers or with each
+        other, time points with different injection times, no CT or NM.
     """
     root = Path(path)
     manifest_path: Path | None = None
@@ -243,6 +275,8 @@ def read_study(
     if not root.exists():
         raise InvalidInputError("path", str(root), "a study directory or manifest.json")
     manifest: dict[str, Any] = {}
+    manifest_injection: datetime | None = None
+    manifest_times: list[datetime | None] = []
     if manifest_path is not None:
         manifest = read_json_document(
             manifest_path, field="manifest", expected="a UTF-8 JSON study manifest"
@@ -266,10 +300,11 @@ def read_study(
             raise InvalidInputError("manifest.spect", [], "one or more time points")
         nm_files = [base / _field(item, "file", str, manifest_path) for item in spect_items]
         rtstruct_path = base / manifest["rtstruct"] if manifest.get("rtstruct") else None
-        if injection_time is None and "injection_time" in manifest:
-            injection_time = parse_timestamp(
+        if "injection_time" in manifest:
+            manifest_injection = parse_timestamp(
                 manifest["injection_time"], field="manifest.injection_time"
             )
+        manifest_times = [_manifest_time(item, index) for index, item in enumerate(spect_items)]
         if injected_activity_bq is None and "injected_activity_bq" in manifest:
             injected_activity_bq = _positive(
                 "manifest.injected_activity_bq", manifest["injected_activity_bq"]
@@ -295,15 +330,35 @@ def read_study(
             raise InvalidInputError("path", [str(s) for s in structs], "at most one RTSTRUCT")
         rtstruct_path = structs[0] if structs else None
 
-    images: list[NmImage] = [
-        read_nm(
-            f,
-            injection_time=injection_time,
-            injected_activity_bq=injected_activity_bq,
-            timezone=timezone,
+    if stated_acquisition_times is not None and len(stated_acquisition_times) != len(nm_files):
+        raise InvalidInputError(
+            stated_by,
+            f"{len(stated_acquisition_times)} acquisition times",
+            f"one per time point ({len(nm_files)}), in time order",
         )
-        for f in nm_files
-    ]
+    stated_times: list[datetime | None] = (
+        list(stated_acquisition_times)
+        if stated_acquisition_times is not None
+        else [None] * len(nm_files)
+    )
+    manifest_times = manifest_times or [None] * len(nm_files)
+    for index, (mine, theirs) in enumerate(zip(stated_times, manifest_times, strict=True)):
+        _agree(f"{stated_by}[{index}]", mine, f"manifest.spect[{index}].acquisition_time", theirs)
+    _agree(stated_by, stated_injection_time, "manifest.injection_time", manifest_injection)
+    images: list[NmImage] = []
+    for f, mine, theirs in zip(nm_files, stated_times, manifest_times, strict=True):
+        source = stated_by if mine is not None or stated_injection_time is not None else "manifest"
+        images.append(
+            read_nm(
+                f,
+                injection_time=injection_time,
+                injected_activity_bq=injected_activity_bq,
+                timezone=timezone,
+                stated_injection_time=stated_injection_time or manifest_injection,
+                stated_acquisition_time=mine or theirs,
+                stated_by=source,
+            )
+        )
     images.sort(key=lambda im: im.volume.acquisition_time or im.injection_time)
     first = images[0]
     for image in images[1:]:

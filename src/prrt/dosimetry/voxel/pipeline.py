@@ -61,7 +61,9 @@ from prrt.dosimetry.voxel.dvh import (
 from prrt.dosimetry.voxel.kernels import EmissionSet, VoxelKernel, voxel_kernel
 from prrt.dosimetry.voxel.led import local_energy_deposition
 from prrt.dosimetry.voxel.recovery import (
+    RecoveryCorrection,
     TransferMatrix,
+    check_psf_fwhm,
     geometric_transfer_matrix,
     partition,
 )
@@ -145,6 +147,12 @@ class VoxelTiaMap:
         Times of the maps after the administration, s.
     backend
         Compute backend label.
+    recovery_uncorrected
+        Regions left uncorrected for their too low recovery coefficient.
+    gtm_condition_number
+        Condition number of the solved transfer matrix (``None``: no correction).
+    warnings
+        Notes for the user (partial-volume correction checks).
     """
 
     tia: Volume
@@ -157,6 +165,9 @@ class VoxelTiaMap:
     psf_fwhm_mm: float | None
     times_s: tuple[float, ...]
     backend: str
+    recovery_uncorrected: tuple[str, ...] = ()
+    gtm_condition_number: float | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,39 @@ class VoxelDoseResult:
     warnings: tuple[str, ...] = field(default=())
     dvhs: tuple[DoseVolumeHistogram, ...] = field(default=())
 
+    @property
+    def provenance_label(self) -> str:
+        """Short provenance (≤ 64 characters): nuclide, kernel emission set, energy per decay.
+
+        Written into the RTDOSE Dose Comment and the NIfTI description.
+        """
+        energy_mev = self.energy_per_decay_j / J_PER_MEV
+        if self.kernel is not None:
+            what = f"kernel {self.kernel.get('emission_set', '?')}"
+        else:
+            what = "LED non-penetrating"
+        return f"prrt {self.nuclide} {what} {energy_mev:.4f} MeV/decay"[:64]
+
+    @property
+    def provenance_text(self) -> str:
+        """Longer provenance: method, emissions included, energy per decay, density correction."""
+        energy_mev = self.energy_per_decay_j / J_PER_MEV
+        parts = [f"prrt voxel dosimetry {self.nuclide}", f"dose method {self.dose_method.value}"]
+        if self.kernel is not None:
+            parts.append(f"kernel emission set {self.kernel.get('emission_set')}")
+            included = self.kernel.get("emissions_included")
+            if included:
+                parts.append("emissions " + "+".join(str(c) for c in included))
+        else:
+            parts.append("local deposition of electrons, alphas and recoils")
+        parts.append(f"energy per decay {energy_mev:.6g} MeV ({self.energy_per_decay_j:.6g} J)")
+        parts.append(f"density corrected {'yes' if self.density_corrected else 'no'}")
+        if self.tia_map is not None:
+            parts.append(f"TIA {self.tia_map.approach.value}")
+            if self.tia_map.psf_fwhm_mm is not None:
+                parts.append(f"GTM recovery PSF FWHM {self.tia_map.psf_fwhm_mm:g} mm")
+        return "; ".join(parts)
+
     def region(self, name: str) -> VoiStatistics:
         """Statistics of the VOI called ``name``."""
         for stats in self.regions:
@@ -230,6 +274,10 @@ class VoxelDoseResult:
                 if tia_map and tia_map.recovery_coefficients
                 else None
             ),
+            "recovery_uncorrected_regions": (
+                list(tia_map.recovery_uncorrected) if tia_map else None
+            ),
+            "gtm_condition_number": tia_map.gtm_condition_number if tia_map else None,
             "times_s": list(tia_map.times_s) if tia_map else None,
             "backend": self.backend,
             "grid": {
@@ -240,6 +288,9 @@ class VoxelDoseResult:
             "total_tia_bq_s": float(self.tia.array.sum()),
             "max_dose_gy": float(self.dose.array.max()),
             "energy_per_decay_j": self.energy_per_decay_j,
+            "energy_per_decay_mev": self.energy_per_decay_j / J_PER_MEV,
+            "emission_set": self.kernel.get("emission_set") if self.kernel else None,
+            "provenance": self.provenance_label,
             "density_corrected": self.density_corrected,
             "voxels_outside_tissue": self.voxels_outside_tissue,
             "kernel": dict(self.kernel) if self.kernel else None,
@@ -419,10 +470,8 @@ def compute_voxel_tia(
     reference = maps[0]
     checked = _check_masks(masks, reference)
     lam = get_nuclide(nuclide).decay_constant_per_s
-    if psf_fwhm_mm is not None and (not np.isfinite(psf_fwhm_mm) or psf_fwhm_mm <= 0):
-        raise InvalidInputError(
-            "psf_fwhm_mm", psf_fwhm_mm, "a positive SPECT resolution (FWHM) in mm"
-        )
+    if psf_fwhm_mm is not None:
+        check_psf_fwhm(psf_fwhm_mm, spacing_mm=reference.spacing_mm, shape=reference.shape)
     if tia_approach is TiaApproach.HYBRID and not checked:
         raise InvalidInputError("masks", None, "organ/lesion masks for the hybrid method")
     if psf_fwhm_mm is not None and not checked:
@@ -435,6 +484,7 @@ def compute_voxel_tia(
         )
     backend = select_backend(device).label
     region_methods: dict[str, str] = {}
+    correction: RecoveryCorrection | None = None
     if tia_approach is TiaApproach.FIT:
         result = fit_voxel_tia(
             stack,
@@ -449,7 +499,8 @@ def compute_voxel_tia(
         backend = result.backend
         if transfer is not None:
             observed = np.array([tia[m].sum() for _, m in regions])
-            corrected = np.clip(transfer.correct(observed), 0.0, None)
+            correction = transfer.correct_checked(observed)
+            corrected = correction.corrected
             tia = tia.copy()
             for (_, m), obs, cor in zip(regions, observed, corrected, strict=True):
                 tia[m] *= cor / obs if obs > 0 else 0.0
@@ -461,7 +512,8 @@ def compute_voxel_tia(
             ]
         )
         if transfer is not None:
-            tac = np.clip(transfer.correct(tac), 0.0, None)
+            correction = transfer.correct_checked(tac)
+            tac = correction.corrected
         region_tia, codes = fit_tia_curves(
             tac.T.copy(),
             times_s=times_s,
@@ -497,6 +549,9 @@ def compute_voxel_tia(
             "decay_constant_per_s": lam,
             "psf_fwhm_mm": psf_fwhm_mm,
             "recovery": "geometric transfer matrix (Rousset 1998)" if transfer else None,
+            "recovery_uncorrected_regions": (
+                list(correction.uncorrected_regions) if correction else None
+            ),
             "method_counts": counts,
             "backend": backend,
         },
@@ -516,6 +571,9 @@ def compute_voxel_tia(
         psf_fwhm_mm=psf_fwhm_mm,
         times_s=tuple(float(t) for t in times_s),
         backend=backend,
+        recovery_uncorrected=correction.uncorrected_regions if correction else (),
+        gtm_condition_number=correction.condition_number if correction else None,
+        warnings=correction.warnings if correction else (),
     )
 
 
@@ -644,7 +702,7 @@ def compute_voxel_dose(
     kernel_info: dict[str, Any] | None = None
     backend = "numpy-cpu"
     outside = 0
-    warnings: list[str] = []
+    warnings: list[str] = list(tia_map.warnings) if tia_map else []
     if method is DoseMethod.CONVOLUTION:
         used = _kernel_for(tia_volume, nuc.name, kernel, emission_set, kernel_half_width_voxels)
         backend = select_backend(device).label

@@ -66,3 +66,17 @@ def test_nifti_with_nan_is_refused(tmp_path):
             Volume.from_spacing(np.ones((2, 2, 2)), spacing_mm=(1, 1, 1), quantity="dose_gy"),
             tmp_path / "x.img",
         )
+
+
+def test_nifti_description_round_trip_and_limit(tmp_path):
+    """'prrt:<quantity>; <description>' is stored in descrip (80 bytes) and read back."""
+    dose = Volume.from_spacing(np.ones((2, 3, 4)), spacing_mm=(2.0, 2.0, 2.0), quantity="dose_gy")
+    text = "Lu-177 kernel complete 0.1830 MeV/decay"
+    path = write_nifti(dose, tmp_path / "d.nii.gz", description=text)
+    descrip = bytes(nib.load(str(path)).header["descrip"]).rstrip(b"\x00")
+    assert descrip == f"prrt:dose_gy; {text}".encode()
+    back = read_nifti(path)
+    assert back.quantity.value == "dose_gy"
+    assert back.history.to_list()[-1]["parameters"]["description"] == text
+    with pytest.raises(InvalidInputError, match="description"):
+        write_nifti(dose, tmp_path / "long.nii.gz", description="x" * 70)

@@ -108,3 +108,20 @@ def test_rtdose_refuses_other_quantities(tmp_path):
     ds.save_as(ct)
     with pytest.raises(InvalidInputError, match="DoseUnits"):
         read_rtdose(ct)
+
+
+def test_rtdose_provenance_fields_round_trip_and_limits(tmp_path):
+    """Dose Comment (LO, 64), Series Description (LO, 64) and Image Comments (LT) read back."""
+    label = "prrt Lu-177 kernel complete 0.1830 MeV/decay"
+    long_text = ("prrt voxel dosimetry Lu-177; " + "energy per decay 0.183021 MeV; " * 20).strip()
+    path = write_rtdose(
+        _dose(), tmp_path / "dose.dcm", comment=label, series_description=label,
+        image_comments=long_text,
+    )  # fmt: skip
+    ds = pydicom.dcmread(path)
+    assert (ds.DoseComment, ds.SeriesDescription, ds.ImageComments) == (label, label, long_text)
+    params = read_rtdose(path).history.to_list()[-1]["parameters"]
+    assert params["dose_comment"] == label
+    assert params["image_comments"] == long_text
+    with pytest.raises(InvalidInputError, match="comment"):
+        write_rtdose(_dose(), tmp_path / "bad.dcm", comment="x" * 65)

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from prrt.dosimetry.voxel.recovery import UNASSIGNED_REGION, geometric_transfer_matrix, partition
+from prrt.dosimetry.voxel.recovery import (
+    UNASSIGNED_REGION,
+    TransferMatrix,
+    check_psf_fwhm,
+    geometric_transfer_matrix,
+    partition,
+)
 from prrt.errors import InvalidInputError
 
 
@@ -50,4 +56,65 @@ def test_partition_priority_and_bad_input() -> None:
     with pytest.raises(InvalidInputError, match="psf_fwhm_mm"):
         geometric_transfer_matrix(regions, spacing_mm=(1, 1, 1), psf_fwhm_mm=0.0)
     with pytest.raises(InvalidInputError, match="overlapping"):
-        geometric_transfer_matrix([("a", a), ("b", b)], spacing_mm=(1, 1, 1), psf_fwhm_mm=2.0)
+        geometric_transfer_matrix([("a", a), ("b", b)], spacing_mm=(1, 1, 1), psf_fwhm_mm=1.0)
+
+
+@pytest.mark.parametrize(
+    ("fwhm_mm", "spacing_mm", "shape", "expected"),
+    [
+        (500.0, 6.0, 48, "(0, 40] mm"),
+        (0.0, 6.0, 48, "(0, 40] mm"),
+        (float("nan"), 6.0, 48, "(0, 40] mm"),
+        (40.5, 6.0, 48, "(0, 40] mm"),
+        (30.0, 1.0, 200, "at most 25 voxels"),
+        (30.0, 6.0, 16, "quarter of the largest image extent"),
+    ],
+)
+def test_implausible_psf_fwhm_is_refused(
+    fwhm_mm: float, spacing_mm: float, shape: int, expected: str
+) -> None:
+    """FWHM outside (0, 40] mm, above 25 voxels or above a quarter of the image is refused."""
+    with pytest.raises(InvalidInputError, match="psf_fwhm_mm") as info:
+        check_psf_fwhm(fwhm_mm, spacing_mm=(spacing_mm,) * 3, shape=(shape,) * 3)
+    assert expected in info.value.expected
+
+
+def test_clinical_psf_fwhm_is_accepted() -> None:
+    """8-20 mm on a 4.8 mm grid of 128^3 voxels (a clinical Lu-177 SPECT) passes unchanged."""
+    for fwhm_mm in (8.0, 10.0, 20.0, 40.0):
+        assert check_psf_fwhm(fwhm_mm, spacing_mm=(4.8,) * 3, shape=(128,) * 3) == fwhm_mm
+
+
+def test_low_recovery_region_keeps_its_measured_total() -> None:
+    """W[i, i] < 0.25: region i keeps O_i; the others solve W_RR X_R = O_R - W_RF O_F (analytic)."""
+    matrix = np.array([[0.2, 0.05, 0.0], [0.5, 0.85, 0.1], [0.3, 0.1, 0.9]])
+    tm = TransferMatrix(("tumour", "liver", UNASSIGNED_REGION), matrix, 30.0)
+    observed = np.array([[2.0, 1.0], [40.0, 20.0], [30.0, 15.0]])  # two time points
+    result = tm.correct_checked(observed)
+    assert result.uncorrected_regions == ("tumour",)
+    np.testing.assert_allclose(result.corrected[0], observed[0])
+    rhs = observed[1:] - matrix[1:, :1] @ observed[:1]
+    np.testing.assert_allclose(result.corrected[1:], np.linalg.solve(matrix[1:, 1:], rhs))
+    assert result.condition_number == pytest.approx(np.linalg.cond(matrix[1:, 1:]))
+    assert any("tumour" in w and "0.20 < 0.25" in w and "5x" in w for w in result.warnings)
+
+
+def test_ill_conditioned_matrix_is_reported() -> None:
+    """cond([[0.5, 0.49], [0.49, 0.5]]) = 0.99 / 0.01 = 99 > 10: a warning; identity: none."""
+    tm = TransferMatrix(("a", "b"), np.array([[0.5, 0.49], [0.49, 0.5]]), 10.0)
+    result = tm.correct_checked(np.array([1.0, 1.0]))
+    assert result.condition_number == pytest.approx(99.0)
+    assert any("condition number 99" in w for w in result.warnings)
+    plain = TransferMatrix(("a", "b"), np.eye(2), 10.0).correct_checked(np.array([1.0, 2.0]))
+    assert plain.warnings == ()
+    assert plain.condition_number == pytest.approx(1.0)
+
+
+def test_correction_creating_activity_is_refused() -> None:
+    """Columns summing to 0.5 would double the total (ratio 2 > 1.10): refused naming the PSF."""
+    tm = TransferMatrix(("a", "b"), np.diag([0.5, 0.5]), 35.0)
+    with pytest.raises(InvalidInputError, match="psf_fwhm_mm") as info:
+        tm.correct_checked(np.array([1.0, 3.0]))
+    assert "2 x the measured total" in str(info.value.value)
+    kept = TransferMatrix(("a", "b"), np.diag([0.95, 0.95]), 10.0).correct_checked([1.0, 3.0])
+    assert kept.total_ratio == pytest.approx(1 / 0.95)
