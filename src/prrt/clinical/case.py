@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -374,6 +375,31 @@ def _from_validation_error(err: ValidationError) -> InvalidInputError:
     return InvalidInputError(_path(loc), value, _expected(dict(first)), hint=hint)
 
 
+def _dates(value: Any, path: str) -> Iterator[tuple[str, dt.date]]:
+    """Yield ``(JSON path, date)`` for every date inside a validated model."""
+    if isinstance(value, dt.date):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _dates(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _dates(item, f"{path}[{i}]")
+
+
+def _check_dates_not_after_assessment(case: Case) -> None:
+    """Refuse any dated event after the assessment date (it would give negative intervals)."""
+    for path, when in _dates(case, ""):
+        if path != "assessment_date" and when > case.assessment_date:
+            raise InvalidInputError(
+                path,
+                when.isoformat(),
+                f"a date on or before the assessment date {case.assessment_date.isoformat()}",
+                hint="a dated event cannot lie in the future of the assessment; "
+                "check the year and the assessment_date",
+            )
+
+
 def case_from_dict(data: Any) -> Case:
     """Validate a decoded JSON object as a :class:`Case`.
 
@@ -389,11 +415,13 @@ def case_from_dict(data: Any) -> Case:
     'female'
     """
     try:
-        return Case.model_validate_json(json.dumps(data))
+        case = Case.model_validate_json(json.dumps(data))
     except ValidationError as err:
         raise _from_validation_error(err) from err
     except (TypeError, ValueError) as err:
         raise InvalidInputError("$", repr(data)[:80], "a JSON object") from err
+    _check_dates_not_after_assessment(case)
+    return case
 
 
 def load_case(text: str | bytes, *, source: str = "case") -> Case:

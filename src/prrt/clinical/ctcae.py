@@ -399,8 +399,22 @@ def grade(
     blocking = sorted({name for g, name in undecided if g > at_least})
     result_grade = None if blocking else at_least
     sources = {row.source for row in rows}
+    needed = _needed_text(blocking)
     if best is None or best_threshold is None:
-        band = "grade 0: within normal range" if result_grade == 0 else "undetermined"
+        if result_grade == 0:
+            band = "grade 0: within normal range"
+        else:
+            decided = sorted(
+                {_REFERENCE_WORDS.get(r.reference.lower(), r.reference) for r in rows}
+                - {_REFERENCE_WORDS[name] for _, name in undecided}
+            )
+            band = (
+                f"grade 0 by {' and '.join(decided)}; {needed}"
+                if decided
+                else "no band decidable: "
+                + " and ".join(_REFERENCE_WORDS[name] for name in blocking)
+                + " needed"
+            )
         return CtcaeGrade(
             term=checked_term,
             rule_id=rows[0].rule_id,
@@ -425,6 +439,8 @@ def grade(
             f"G{best.grade}: {best.operator} {_format(best.factor)} x {basis} "
             f"({_format(best_threshold)} {unit})"
         )
+    if result_grade is None:
+        band = f"{band}; {needed}"
     return CtcaeGrade(
         term=checked_term,
         rule_id=best.rule_id,
@@ -440,6 +456,25 @@ def grade(
         missing=tuple(blocking),
         assumptions=tuple(assumptions),
         source=best.source,
+    )
+
+
+_REFERENCE_WORDS = {
+    "absolute": "the absolute bands",
+    "uln": "ULN",
+    "lln": "LLN",
+    "baseline": "baseline",
+}
+
+
+def _needed_text(blocking: list[str]) -> str:
+    """``"baseline needed for the baseline-relative bands"`` for the references missing."""
+    words = [_REFERENCE_WORDS.get(name, name) for name in blocking]
+    return (
+        " and ".join(words)
+        + " needed for the "
+        + ", ".join(f"{w}-relative" for w in words)
+        + " bands"
     )
 
 

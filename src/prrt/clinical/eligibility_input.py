@@ -211,6 +211,14 @@ class EligibilityInput:
             duplicates = sorted({i for i in ids if ids.count(i) > 1})
             if duplicates:
                 raise InvalidInputError("lesions", duplicates, "unique lesion ids")
+        for i, therapy in enumerate(self.prior_therapies or ()):
+            if therapy.end_date is not None and therapy.end_date > self.assessment_date:
+                raise InvalidInputError(
+                    f"prior_therapies[{i}].end_date",
+                    therapy.end_date.isoformat(),
+                    f"a date on or before the assessment date {self.assessment_date.isoformat()}",
+                    hint="a therapy cannot end in the future of the assessment",
+                )
         if self.ppq is not None and self.ppq not in ("positive", "negative"):
             raise InvalidInputError("ppq", self.ppq, "'positive' or 'negative'")
 

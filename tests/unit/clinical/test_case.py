@@ -135,3 +135,49 @@ def test_minimal_case_is_accepted() -> None:
     case = case_from_dict(MINIMAL)
     assert case.tumour is None
     assert case.patient.age_years == 60.0
+
+
+@pytest.mark.parametrize(
+    ("addition", "field", "value"),
+    [
+        (
+            {
+                "history": {
+                    "prior_therapies": [{"kind": "ssa_long_acting", "end_date": "2026-01-28"}]
+                }
+            },
+            "history.prior_therapies[0].end_date",
+            "2026-01-28",
+        ),
+        (
+            {"history": {"prior_prrt": {"last_cycle_date": "2025-03-04"}}},
+            "history.prior_prrt.last_cycle_date",
+            "2025-03-04",
+        ),
+        (
+            {"imaging": {"sstr": {"modality": "pet", "date": "2025-04-01"}}},
+            "imaging.sstr.date",
+            "2025-04-01",
+        ),
+    ],
+)
+def test_dates_after_the_assessment_are_refused(
+    addition: dict[str, Any], field: str, value: str
+) -> None:
+    """An SSA ending 2026-01-28 for an assessment on 2025-03-03 gave '−47.1 weeks since SSA'."""
+    data = {**copy.deepcopy(MINIMAL), **addition}
+    with pytest.raises(InvalidInputError) as info:
+        case_from_dict(data)
+    assert info.value.field == field
+    assert info.value.value == value
+    assert "2025-03-03" in info.value.expected
+
+
+def test_dates_on_the_assessment_day_are_accepted() -> None:
+    data = {
+        **copy.deepcopy(MINIMAL),
+        "history": {"prior_therapies": [{"kind": "ssa_long_acting", "end_date": "2025-03-03"}]},
+    }
+    therapy = case_from_dict(data).history.prior_therapies[0]  # type: ignore[union-attr,index]
+    assert therapy.end_date is not None
+    assert therapy.end_date.isoformat() == "2025-03-03"

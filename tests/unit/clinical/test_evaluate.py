@@ -298,3 +298,47 @@ def test_uspi_delay_reading_profile_allows_more_than_16_weeks() -> None:
     assert default.weeks_since_last_dose == 17.0
     assert default.decision.value == "STOP"
     assert delay.decision.value == "WITHHOLD"
+
+
+def test_eligibility_input_refuses_therapy_ending_after_assessment() -> None:
+    """The core input refuses it too (not only the case format): no negative 'weeks since'."""
+    from datetime import date
+
+    from prrt.clinical.eligibility_input import EligibilityInput, PriorTherapy, TherapyKind
+
+    with pytest.raises(InvalidInputError) as info:
+        EligibilityInput(
+            assessment_date=date(2025, 3, 3),
+            prior_therapies=(
+                PriorTherapy(kind=TherapyKind.SSA_LONG_ACTING, end_date=date(2025, 1, 1)),
+                PriorTherapy(kind=TherapyKind.SSA_LONG_ACTING, end_date=date(2026, 1, 28)),
+            ),
+        )
+    assert info.value.field == "prior_therapies[1].end_date"
+    assert info.value.value == "2026-01-28"
+
+
+def test_creatinine_within_uln_without_baseline_says_grade_0_by_uln() -> None:
+    """CTCAE v5 creatinine (§5.1): 80 ≤ ULN 110 µmol/L rules out G1 (> ULN) and the ULN bands,
+    but G2 '> 1.5 × baseline' could still fire for a baseline below 53 µmol/L: indeterminate,
+    and the band says why instead of 'undetermined'."""
+    data = {
+        "schema_version": "1.0",
+        "case_id": "CREAT-1",
+        "assessment_date": "2025-03-03",
+        "patient": {"age_years": 60, "sex": "male"},
+        "labs": {"creatinine": {"value": 80, "unit": "µmol/L", "uln": 110}},
+    }
+    report = evaluate_case(case_from_dict(data), get_profile()).to_dict()
+    creat = next(g for g in report["lab_grades"] if g["term"] == "creatinine_increased")
+    assert creat["grade"] is None
+    assert creat["grade_at_least"] == 0
+    assert creat["missing"] == ["baseline"]
+    assert creat["band"] == "grade 0 by ULN; baseline needed for the baseline-relative bands"
+    data["labs"]["creatinine"]["value"] = 130  # > ULN: G1 proven, G2 by baseline still possible
+    report = evaluate_case(case_from_dict(data), get_profile()).to_dict()
+    creat = next(g for g in report["lab_grades"] if g["term"] == "creatinine_increased")
+    assert (creat["grade"], creat["grade_at_least"]) == (None, 1)
+    assert creat["band"] == (
+        "G1: > 1 x ULN (110 µmol/L); baseline needed for the baseline-relative bands"
+    )
