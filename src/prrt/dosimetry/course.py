@@ -529,8 +529,9 @@ class CyclePlan:
 
     @property
     def beyond_label(self) -> bool:
-        """True when the plan goes past the label's :data:`LABEL_CYCLES` administrations."""
-        return self.planned_total_cycles > LABEL_CYCLES
+        """True when the plan adds cycles past the label's :data:`LABEL_CYCLES` administrations."""
+        total = self.planned_total_cycles
+        return total > LABEL_CYCLES and total > self.cycles_given
 
     @property
     def summary(self) -> str:

@@ -233,3 +233,16 @@ def test_plan_says_limit_reached_and_beyond_label() -> None:
         renal_risk_factors=False,
     )
     assert (two.additional_cycles, two.planned_total_cycles, two.beyond_label) == (0, 3, False)
+
+
+def test_limit_reached_after_five_cycles_is_not_a_beyond_label_plan() -> None:
+    """5 × 4.8 Gy = 24 Gy > 23 Gy: nothing more is planned, so nothing beyond the label is proposed."""
+    plan = plan_cycles(
+        [_cycle(i, 4.8, g=None) for i in range(1, 6)],
+        activity_per_cycle_bq=7.4e9,
+        profile=load_limit_profile(),
+        renal_risk_factors=False,
+    )
+    assert plan.limit_reached
+    assert plan.planned_total_cycles == 5
+    assert not plan.beyond_label
