@@ -323,3 +323,16 @@ def test_device_hints_are_written_as_options() -> None:
         raise InvalidInputError("device", "cuda", "a CUDA GPU", hint="use device='cpu'")
     assert info.value.field == "--device"
     assert info.value.hint == "use --device cpu"
+
+
+def test_injection_time_disagreeing_with_dicom_is_refused(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """--injection-time 1 day before the manifest's/header's injection: exit 2 naming the option."""
+    directory, patient = study
+    early = (patient.injection_time - timedelta(days=1)).isoformat()
+    result = _voxel(directory, tmp_path, "--injection-time", early)
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stderr)
+    assert error["field"] == "--injection-time"
+    assert patient.injection_time.isoformat() in error["expected"]

@@ -225,7 +225,8 @@ def _run(
             study_path,
             stated_injection_time=stated_injection[0] if stated_injection else None,
             stated_acquisition_times=stated_times,
-            stated_by="--acquisition-time" if stated_times else "--injection-time",
+            stated_by="--acquisition-time",
+            stated_injection_by="--injection-time",
         )
         spect_grid = study.spect[0]
         if psf_fwhm_mm is not None:

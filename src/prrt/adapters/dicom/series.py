@@ -482,6 +482,7 @@ def read_nm(
     stated_injection_time: datetime | None = None,
     stated_acquisition_time: datetime | None = None,
     stated_by: str = "argument",
+    stated_injection_by: str | None = None,
 ) -> NmImage:
     """Read a SPECT reconstruction (NM multi-frame, or NM/PT one slice per file).
 
@@ -503,8 +504,9 @@ def read_nm(
     stated_injection_time, stated_acquisition_time
         Times stated elsewhere (manifest, command line): used when the header
         lacks them, else checked against it (more than 1 min apart is refused).
-    stated_by
-        Where the stated times come from, for the error messages.
+    stated_by, stated_injection_by
+        Where the stated acquisition and injection times come from, for the
+        error messages (``stated_injection_by`` defaults to ``stated_by``).
 
     Raises
     ------
@@ -602,7 +604,7 @@ def read_nm(
         injection_time = _stated_or_header(
             lambda: _header_injection_time(first, radio, timezone),
             stated=stated_injection_time,
-            stated_by=stated_by,
+            stated_by=stated_injection_by or stated_by,
             what=f"{Path(first_path).name}: injection_time",
             tag="RadiopharmaceuticalStartDateTime (0018,1078)",
         )

@@ -223,6 +223,7 @@ def read_study(
     stated_injection_time: datetime | None = None,
     stated_acquisition_times: Sequence[datetime] | None = None,
     stated_by: str = "argument",
+    stated_injection_by: str | None = None,
 ) -> Study:
     """Read a study from a manifest (file or its directory) or from a DICOM directory.
 
@@ -250,8 +251,10 @@ def read_study(
         DICOM headers lack them, checked against them otherwise (more than 1 min
         apart is refused), like the manifest's ``injection_time`` and
         ``spect[].acquisition_time``, which they must also agree with.
-    stated_by
-        Name of the caller's source in error messages (e.g. ``"--acquisition-time"``).
+    stated_by, stated_injection_by
+        Names of the caller's sources of the acquisition and injection times in
+        error messages (e.g. ``"--acquisition-time"``, ``"--injection-time"``;
+        the second defaults to the first).
 
     Returns
     -------
@@ -344,10 +347,10 @@ def read_study(
     manifest_times = manifest_times or [None] * len(nm_files)
     for index, (mine, theirs) in enumerate(zip(stated_times, manifest_times, strict=True)):
         _agree(f"{stated_by}[{index}]", mine, f"manifest.spect[{index}].acquisition_time", theirs)
-    _agree(stated_by, stated_injection_time, "manifest.injection_time", manifest_injection)
+    injection_by = stated_injection_by or stated_by
+    _agree(injection_by, stated_injection_time, "manifest.injection_time", manifest_injection)
     images: list[NmImage] = []
     for f, mine, theirs in zip(nm_files, stated_times, manifest_times, strict=True):
-        source = stated_by if mine is not None or stated_injection_time is not None else "manifest"
         images.append(
             read_nm(
                 f,
@@ -356,7 +359,10 @@ def read_study(
                 timezone=timezone,
                 stated_injection_time=stated_injection_time or manifest_injection,
                 stated_acquisition_time=mine or theirs,
-                stated_by=source,
+                stated_by=stated_by if mine is not None else "manifest",
+                stated_injection_by=(
+                    injection_by if stated_injection_time is not None else "manifest"
+                ),
             )
         )
     images.sort(key=lambda im: im.volume.acquisition_time or im.injection_time)

@@ -309,6 +309,17 @@ class VoxelDoseResult:
 # ----------------------------------------------------------------------------- inputs
 
 
+def _percent(share: float) -> str:
+    """A share as a percentage that never prints a non-zero share as 0.00 %.
+
+    Examples
+    --------
+    >>> _percent(0.1234), _percent(3e-7)
+    ('12.34%', '<0.01%')
+    """
+    return "<0.01%" if 0 < share < 5e-5 else f"{share:.2%}"
+
+
 def _parse_enum(enum: type[Enum], value: Any, field_name: str) -> Any:
     if isinstance(value, enum):
         return value
@@ -740,7 +751,7 @@ def compute_voxel_dose(
         if lost > 0:
             share = lost / max(float(values.sum()), 1e-300)
             warnings.append(
-                f"{share:.2%} of the TIA lies in {outside} voxels below "
+                f"{_percent(share)} of the TIA lies in {outside} voxels below "
                 f"{min_density_g_per_ml:g} g/mL (air/gas); their dose is set to 0"
             )
     parameters.update(
