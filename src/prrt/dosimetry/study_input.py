@@ -296,7 +296,7 @@ ORGAN_MASS_PLAUSIBLE_RANGE = (0.1, 5.0)
 ACTIVITY_CONSISTENCY_ALLOWANCE = 0.10
 
 
-def _check_organ_mass(region: RegionInput, phantom: Phantom) -> None:
+def _check_organ_mass(region: RegionInput, phantom: Phantom, raw_mass: Any) -> None:
     if region.mass_kg is None:
         return
     masses = load_svalue_table(phantom).masses_kg
@@ -308,7 +308,7 @@ def _check_organ_mass(region: RegionInput, phantom: Phantom) -> None:
     if not (low * reference <= region.mass_kg <= high * reference):
         raise InvalidInputError(
             f"{region.path}.mass",
-            f"{region.mass_kg * 1e3:.4g} g",
+            raw_mass,
             f"a {region.name} mass between {low * reference * 1e3:.4g} g and "
             f"{high * reference * 1e3:.4g} g ({low:g}-{high:g} × the ICRP-89 "
             f"{phantom.value} reference mass {reference * 1e3:.4g} g)",
@@ -658,9 +658,9 @@ def parse_study(data: Any) -> OrganStudy:
     phantom = Phantom.for_sex(sex)
     half_life_s = get_nuclide(nuclide).half_life_s
     notes: list[str] = []
-    for cycle in cycles:
-        for region in cycle.regions:
-            _check_organ_mass(region, phantom)
+    for cycle, raw_cycle in zip(cycles, data["cycles"], strict=True):
+        for region, raw_region in zip(cycle.regions, raw_cycle.get("regions", []), strict=True):
+            _check_organ_mass(region, phantom, raw_region.get("mass"))
         _check_activities(cycle, half_life_s, notes)
     plan = data.get("plan")
     return OrganStudy(

@@ -464,6 +464,7 @@ def test_kidney_mass_plausibility_range(mass: str, accepted: bool) -> None:
     else:
         err = _error(data)
         assert err.field == "cycles[0].regions[0].mass"
+        assert err.value == mass
         assert "31 g and 1550 g" in err.expected
 
 
