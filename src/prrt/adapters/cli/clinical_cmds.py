@@ -238,7 +238,7 @@ def _render_case(report: dict[str, Any]) -> None:
             shown = (
                 _fmt(g["grade"])
                 if g["grade"] is not None
-                else f">= {g['grade_at_least']} (missing {', '.join(g['missing'])})"
+                else f"? (>= {g['grade_at_least']}; needs {', '.join(g['missing'])})"
             )
             labs.add_row(g["term"], _fmt(g["value"]), g["unit"], shown, g["band"])
         console.print(labs)
