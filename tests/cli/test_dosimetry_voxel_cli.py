@@ -336,3 +336,26 @@ def test_injection_time_disagreeing_with_dicom_is_refused(
     error = json.loads(result.stderr)
     assert error["field"] == "--injection-time"
     assert patient.injection_time.isoformat() in error["expected"]
+
+
+def test_recovery_warning_printed_in_text_mode_with_voxel_fit(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """Voxel-wise fit at 30 mm: tumour_2 (RC 0.09) kept at its measured total, note printed."""
+    directory, patient = study
+    result = runner.invoke(
+        app,
+        [
+            "dosimetry", "voxel", str(directory), "-o", str(tmp_path), "--device", "cpu",
+            "--method", "fit", "--psf-fwhm", "30 mm", "--dose-method", "led",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "note: partial-volume correction not applied to tumour_2" in text
+    assert "recovery coefficient 0.09 < 0.25" in text
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["recovery_uncorrected_regions"] == ["tumour_1", "tumour_2"]
+    # total TIA stays within 10 % of the phantom's true total (once x 4.5e6 at 500 mm)
+    true_total = float(patient.true_tia_map_bq_s.array.sum())
+    assert summary["total_tia_bq_s"] == pytest.approx(true_total, rel=0.10)
