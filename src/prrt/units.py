@@ -30,6 +30,8 @@ __all__ = [
     "SECONDS_PER_DAY",
     "SECONDS_PER_HOUR",
     "SECONDS_PER_MINUTE",
+    "SECONDS_PER_WEEK",
+    "SECONDS_PER_YEAR",
     "Dimension",
     "Quantity",
     "convert",
@@ -46,6 +48,8 @@ SECONDS_PER_MINUTE = 60.0
 SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0
 SECONDS_PER_WEEK = 7.0 * SECONDS_PER_DAY
+#: Julian year, 365.25 d: the year of radioactivedecay and ICRP Publication 107 half-lives.
+SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
 #: Exact by definition of the curie (3.7e10 Bq).
 BQ_PER_CI = 3.7e10
 #: CODATA 2018 exact value of the elementary charge times 1e6.
@@ -110,6 +114,9 @@ _TIME = {
     "wk": SECONDS_PER_WEEK,
     "week": SECONDS_PER_WEEK,
     "weeks": SECONDS_PER_WEEK,
+    "a": SECONDS_PER_YEAR,
+    "y": SECONDS_PER_YEAR,
+    "yr": SECONDS_PER_YEAR,
 }
 _DOSE = {"Gy": 1.0, "cGy": 1e-2, "mGy": 1e-3, "uGy": 1e-6, "µGy": 1e-6, "μGy": 1e-6}
 _EQ_DOSE = {"Sv": 1.0, "mSv": 1e-3, "uSv": 1e-6, "µSv": 1e-6, "μSv": 1e-6}

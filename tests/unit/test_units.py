@@ -67,6 +67,13 @@ def test_minutes_are_not_metres_and_gray_is_not_gigayears() -> None:
         parse_quantity("5 Gy", Dimension.TIME, field="t")
 
 
+def test_year_is_the_julian_year_of_icrp107() -> None:
+    # Julian year 365.25 d = 31 557 600 s (radioactivedecay, ICRP Publication 107).
+    for text in ("1 a", "1 y", "1yr"):
+        assert parse_quantity(text, Dimension.TIME, field="t") == 31_557_600.0
+    assert parse_quantity("2 a", Dimension.TIME, field="t") / 86400.0 == 730.5
+
+
 def test_unknown_unit() -> None:
     with pytest.raises(UnitError, match="unknown unit"):
         parse_quantity("7.4 furlongs", Dimension.ACTIVITY, field="activity")
