@@ -28,6 +28,26 @@ __all__ = [
 ]
 
 
+#: Longest echo of a received value in a message; a whole wrong file is not repeated back.
+MAX_ECHO_CHARS = 200
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut to :data:`MAX_ECHO_CHARS` with the full length stated.
+
+    Examples
+    --------
+    >>> _shown("7.4")
+    "'7.4'"
+    >>> _shown("x" * 1000)[-30:]
+    'xxxxxxxxxxx… (1002 characters)'
+    """
+    text = repr(value)
+    if len(text) <= MAX_ECHO_CHARS:
+        return text
+    return f"{text[:MAX_ECHO_CHARS]}… ({len(text)} characters)"
+
+
 class PrrtError(Exception):
     """Base class of every error raised by prrt."""
 
@@ -59,7 +79,7 @@ class InvalidInputError(PrrtError, ValueError):
         self.value = value
         self.expected = expected
         self.hint = hint
-        message = f"{field}: got {value!r}; expected {expected}"
+        message = f"{field}: got {_shown(value)}; expected {expected}"
         if hint:
             message += f" ({hint})"
         super().__init__(message)
