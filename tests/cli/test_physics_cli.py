@@ -433,3 +433,59 @@ def test_nuclide_shows_fraction_left_after_round_times() -> None:
     text = _run("nuclide", "Lu-177").stdout
     assert "7 d 48.2 %" in text
     assert "159.5 h" in text
+
+
+# ----------------------------------------------------------------------------- implausible spans
+
+
+def test_decay_of_an_implausible_activity_is_refused_naming_activity() -> None:
+    result = _run("decay", "1e300 GBq", "-n", "Lu-177", "--after", "1 h")
+    assert result.exit_code == 2, result.output
+    assert "activity: got '1e300 GBq'" in result.stderr
+    assert "inf" not in result.stdout
+
+
+def test_decay_back_correction_beyond_50_half_lives_is_refused_naming_from_to() -> None:
+    # Ac-225 T½ 9.92 d (ICRP-107): 2020-03-02 -> 2026-03-05 is 2194 d = 221 half-lives back.
+    result = _run(
+        "decay", "7.4 GBq", "-n", "Ac-225",
+        "--from", "2026-03-05T10:00Z", "--to", "2020-03-02T10:00Z",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "from/to: got '--from 2026-03-05T10:00Z --to 2020-03-02T10:00Z'" in result.stderr
+    assert "at most 50 half-lives" in result.stderr
+    assert "elapsed_s" not in result.stderr
+
+
+def test_decay_over_one_year_accepts_the_year_unit() -> None:
+    # 1 a = 365.25 d = 54.95 Lu-177 half-lives (6.647 d): factor 2**-54.95.
+    payload = _json("decay", "7.4 GBq", "-n", "Lu-177", "--after", "1 a")
+    assert payload["half_lives_elapsed"] == pytest.approx(365.25 / 6.647, rel=1e-3)
+    assert payload["activity_bq"] == pytest.approx(7.4e9 * 2 ** (-365.25 / 6.647), rel=1e-3)
+
+
+def test_administered_assay_that_decays_to_nothing_is_refused_naming_the_times() -> None:
+    # F-18 (T½ 109.77 min) over 26 years: the assay is gone; no residual was given.
+    result = _run(
+        "administered", "--assay", "7.4 GBq", "-n", "F-18",
+        "--assay-time", "2000-03-02T08:00Z", "--injection-time", "2026-03-02T10:00Z",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "assay_time: got" in result.stderr
+    assert "decays to < 1e-06 of its value by the injection time" in result.stderr
+    assert "check the dates" in result.stderr
+    assert "residual" not in result.stderr.split("expected")[0]
+
+
+def test_administered_small_residual_is_shown_in_kbq_with_significant_digits() -> None:
+    # 10 kBq measured 1 h after injection: 10 kBq · 2**(1 h / 159.5 h) = 10.0435 kBq at injection;
+    # 7.4 GBq assay 2 h before: 7.4 · 2**(-2/159.528) = 7.3358 GBq; fraction 1.369e-6.
+    result = _run(
+        "administered", "--assay", "7.4 GBq", "-n", "Lu-177",
+        "--assay-time", "2026-03-02T08:00Z", "--injection-time", "2026-03-02T10:00Z",
+        "--residual", "10 kBq", "--residual-time", "2026-03-02T11:00Z",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "10.0435 kBq" in result.stdout
+    assert "0.000137 %" in result.stdout
+    assert "0.0000 GBq" not in result.stdout

@@ -28,6 +28,7 @@ from prrt.provenance import History, Step
 from prrt.units import seconds_between
 
 __all__ = [
+    "MAX_CORRECTION_HALF_LIVES",
     "PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ",
     "ActivityMeasurement",
     "AdministeredActivityResult",
@@ -40,6 +41,14 @@ __all__ = [
 #: ≈ 3.7 GBq; high-activity 131I therapies stay below ~ 30 GBq), while a calibrator
 #: may hold a larger stock vial.
 PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ = 100e9
+
+
+#: Readings are decay-corrected over at most 50 half-lives (factor 2**±50): more is a date slip.
+MAX_CORRECTION_HALF_LIVES = 50.0
+#: An assay that decays to less than one millionth of its value before the injection is refused:
+#: nothing measurable is left to administer (≈ 19.9 half-lives).
+_MIN_ASSAY_FRACTION_LEFT = 1e-6
+_MAX_ASSAY_HALF_LIVES = -math.log2(_MIN_ASSAY_FRACTION_LEFT)
 
 
 def patient_activity_note(activity_bq: float, *, field: str) -> str | None:
@@ -142,6 +151,25 @@ class AdministeredActivityResult:
 def _check_activity(value: float, field: str) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0.0):
         raise InvalidInputError(field, value, "a finite, non-negative activity in Bq")
+
+
+def _check_span(
+    elapsed_s: float,
+    nuclide: Nuclide,
+    field: str,
+    value: str,
+    problem: str,
+    *,
+    max_half_lives: float = MAX_CORRECTION_HALF_LIVES,
+) -> None:
+    half_lives = elapsed_s / nuclide.half_life_s
+    if half_lives > max_half_lives:
+        raise InvalidInputError(
+            field,
+            value,
+            f"times within {max_half_lives:.3g} half-lives of {nuclide.name} ({half_lives:.4g} half-lives given): {problem}",
+            hint="check the dates (assay_time, injection_time, residual_time)",
+        )
 
 
 def _to_injection(
@@ -279,6 +307,27 @@ def administered_activity(
                 f"a time at or after the injection ({injection_at.isoformat()}): a residual is "
                 "measured after injecting",
                 hint="were the residual and injection times swapped?",
+            )
+    if injection_at is not None and assay_at is not None:
+        _check_span(
+            seconds_between(assay_at, injection_at),
+            resolved,
+            "assay_at",
+            f"assay at {assay_at.isoformat()}, injection at {injection_at.isoformat()}",
+            f"the assay decays to < {_MIN_ASSAY_FRACTION_LEFT:g} of its value by the "
+            "injection time",
+            max_half_lives=_MAX_ASSAY_HALF_LIVES,
+        )
+    for field, reading in readings:
+        if injection_at is not None and reading.measured_at is not None:
+            _check_span(
+                seconds_between(injection_at, reading.measured_at),
+                resolved,
+                f"{field}.measured_at",
+                f"injection at {injection_at.isoformat()}, {reading.label} at "
+                f"{reading.measured_at.isoformat()}",
+                f"the {reading.label} reading is more than {MAX_CORRECTION_HALF_LIVES:g} "
+                "half-lives after the injection",
             )
     history = History()
     assay_inj, step = _to_injection(assay, resolved, injection_at, "assay_bq")

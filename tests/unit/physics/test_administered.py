@@ -10,6 +10,7 @@ from prrt.errors import InvalidInputError
 from prrt.physics.administered import ActivityMeasurement, administered_activity
 from prrt.physics.decay import decay_factor
 from prrt.physics.nuclides import get_nuclide
+from prrt.units import parse_timestamp
 
 INJECTION = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -197,3 +198,24 @@ def test_assay_above_100_gbq_is_noted_not_refused() -> None:
     assert len(r.notes) == 1
     assert "implausible for one patient administration" in r.notes[0]
     assert administered_activity(nuclide="Lu-177", assay_bq=100e9).notes == ()
+
+
+def test_assay_decaying_below_one_millionth_before_injection_is_refused() -> None:
+    # 20 half-lives leave 2**-20 = 9.5e-7 < 1e-6 of the assay: refused, naming assay_at.
+    lu = get_nuclide("Lu-177")
+    t0 = parse_timestamp("2026-03-02T08:00Z", field="t")
+    with pytest.raises(InvalidInputError, match=r"assay_at: got .*decays to < 1e-06"):
+        administered_activity(
+            nuclide=lu,
+            assay_bq=7.4e9,
+            assay_at=t0,
+            injection_at=t0 + timedelta(seconds=20 * lu.half_life_s),
+        )
+    # 19 half-lives are accepted: 7.4 GBq · 2**-19 = 14.11 kBq.
+    r = administered_activity(
+        nuclide=lu,
+        assay_bq=7.4e9,
+        assay_at=t0,
+        injection_at=t0 + timedelta(seconds=19 * lu.half_life_s),
+    )
+    assert r.administered_bq == pytest.approx(7.4e9 * 2.0**-19, rel=1e-9)

@@ -7,6 +7,7 @@ accepts ``--format json``; the JSON shapes are documented in ``docs/physics.md``
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -32,7 +33,13 @@ from prrt.physics import (
 from prrt.physics.administered import PATIENT_ACTIVITY_PLAUSIBLE_MAX_BQ, patient_activity_note
 from prrt.units import BQ_PER_CI, Dimension, parse_quantity, parse_timestamp, seconds_between
 
-__all__ = ["register"]
+__all__ = ["ACTIVITY_INPUT_MAX_BQ", "MAX_DECAY_HALF_LIVES", "register"]
+
+#: 1e20 Bq (1e11 GBq, ~2.7 GCi): far above any stock handled in nuclear medicine; a larger
+#: input is a unit slip, and larger results would not be meaningful.
+ACTIVITY_INPUT_MAX_BQ = 1e20
+#: Decay corrections span at most 50 half-lives (factor 2**-50 ≈ 9e-16): more is a date slip.
+MAX_DECAY_HALF_LIVES = 50.0
 
 _KEV_PER_MEV = 1000.0
 _ACTIVITY_HELP = "Activity with its unit, e.g. '7.4 GBq', '7400MBq', '200 mCi'."
@@ -65,15 +72,27 @@ def _fmt_duration(seconds: float) -> str:
     return f"{seconds * 1e9:.4g} ns"
 
 
-def _fmt_activity(bq: float) -> str:
-    """Activity in GBq/MBq/kBq/Bq with the mCi equivalent."""
+def _fmt_bq(bq: float) -> str:
+    """Activity in GBq/MBq/kBq/Bq, 4 decimals at most; scientific GBq above 1e6 GBq."""
     magnitude = abs(bq)
+    if magnitude >= 1e15:
+        return f"{bq / 1e9:.4e} GBq"
     unit, shown = "Bq", f"{bq:.4g}"
     for limit, symbol, size in ((1e8, "GBq", 1e9), (1e5, "MBq", 1e6), (1e2, "kBq", 1e3)):
         if magnitude >= limit:
             unit, shown = symbol, f"{bq / size:.4f}".rstrip("0").rstrip(".")
             break
-    return f"{shown} {unit} ({bq / BQ_PER_CI * 1e3:.4g} mCi)"
+    return f"{shown} {unit}"
+
+
+def _fmt_percent(fraction: float) -> str:
+    """Percentage with 3 significant digits (0.000135 % rather than 0.00 %)."""
+    return f"{fraction * 100:#.3g} %"
+
+
+def _fmt_activity(bq: float) -> str:
+    """Activity in GBq/MBq/kBq/Bq with the mCi equivalent."""
+    return f"{_fmt_bq(bq)} ({bq / BQ_PER_CI * 1e3:.4g} mCi)"
 
 
 def _fmt_kev(mev: float) -> str:
@@ -384,6 +403,13 @@ def _decay(
 ) -> dict[str, Any]:
     resolved = get_nuclide(nuclide)
     activity_bq = parse_quantity(activity, Dimension.ACTIVITY, field="activity", positive=True)
+    if activity_bq > ACTIVITY_INPUT_MAX_BQ:
+        raise InvalidInputError(
+            "activity",
+            activity,
+            f"at most {ACTIVITY_INPUT_MAX_BQ:.0e} Bq ({ACTIVITY_INPUT_MAX_BQ / 1e9:.0e} GBq)",
+            hint="no source handled in nuclear medicine comes near this; check the unit",
+        )
     moments: tuple[datetime, datetime] | None = None
     back = False
     if after is not None:
@@ -396,12 +422,29 @@ def _decay(
         moments = (parse_timestamp(start, field="from"), parse_timestamp(end, field="to"))
         elapsed_s = seconds_between(*moments)
         back = elapsed_s < 0.0
+        if -elapsed_s / resolved.half_life_s > MAX_DECAY_HALF_LIVES:
+            raise InvalidInputError(
+                "from/to",
+                f"--from {start} --to {end}",
+                f"a back-correction of at most {MAX_DECAY_HALF_LIVES:g} half-lives of "
+                f"{resolved.name} ({_fmt_duration(MAX_DECAY_HALF_LIVES * resolved.half_life_s)}); "
+                f"this is {-elapsed_s / resolved.half_life_s:.4g} half-lives",
+                hint="check the dates: --to is far before --from",
+            )
     else:
         missing = "to" if start is not None else "from" if end is not None else "after"
         raise InvalidInputError(
             missing, None, "--after DURATION (e.g. 96h) or both --from and --to timestamps"
         )
     factor = decay_factor(resolved, elapsed_s)
+    result_bq = activity_bq * factor
+    if not math.isfinite(result_bq) or result_bq > ACTIVITY_INPUT_MAX_BQ:
+        raise InvalidInputError(
+            "from/to" if moments else "after",
+            f"--from {start} --to {end}" if moments else after,
+            f"a time span giving a finite, plausible activity (at most {ACTIVITY_INPUT_MAX_BQ:.0e} Bq)",
+            hint="check the dates and the activity",
+        )
     notes = [
         n
         for n in (
@@ -423,7 +466,7 @@ def _decay(
         "elapsed_s": elapsed_s,
         "half_lives_elapsed": elapsed_s / resolved.half_life_s,
         "decay_factor": factor,
-        "activity_bq": activity_bq * factor,
+        "activity_bq": result_bq,
         "back_correction": back,
         "notes": notes,
     }
@@ -534,10 +577,6 @@ def _fmt_moment(iso: str | None) -> str:
     return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _fmt_gbq(bq: float) -> str:
-    return f"{bq / 1e9:.4f} GBq"
-
-
 def _render_administered(p: dict[str, Any]) -> None:
     table = Table(
         title=f"Administered activity, {p['nuclide']}", title_justify="left", show_edge=False
@@ -551,22 +590,22 @@ def _render_administered(p: dict[str, Any]) -> None:
         table.add_row(
             label,
             _fmt_moment(r["measured_at"]),
-            _fmt_gbq(r["activity_bq"]),
-            _fmt_gbq(r["activity_at_injection_bq"]),
+            _fmt_bq(r["activity_bq"]),
+            _fmt_bq(r["activity_at_injection_bq"]),
         )
     table.add_section()
     table.add_row(
         Text("= administered", style="bold"),
         _fmt_moment(p["injection_time"]),
         "",
-        Text(_fmt_gbq(p["administered_bq"]), style="bold green"),
+        Text(_fmt_bq(p["administered_bq"]), style="bold green"),
     )
     stdout_console.print(table)
     stdout_console.print(
         Text.assemble(
             ("Administered activity: ", "bold"),
             (_fmt_activity(p["administered_bq"]), "bold green"),
-            f"; residual {p['residual_fraction'] * 100:.2f} % of the assay"
+            f"; residual {_fmt_percent(p['residual_fraction'])} of the assay"
             if p["residual_measured"]
             else "",
         )
