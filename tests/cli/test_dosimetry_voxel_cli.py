@@ -359,3 +359,85 @@ def test_recovery_warning_printed_in_text_mode_with_voxel_fit(
     # total TIA stays within 10 % of the phantom's true total (once x 4.5e6 at 500 mm)
     true_total = float(patient.true_tia_map_bq_s.array.sum())
     assert summary["total_tia_bq_s"] == pytest.approx(true_total, rel=0.10)
+
+
+def _manifest_copy(directory: Path, name: str, change: Any) -> Path:
+    """A changed copy of the study's manifest next to its files."""
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    change(manifest)
+    path = directory / f"bad_{name}.json"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "field", "value"),
+    [
+        ("spect_null", lambda m: m["spect"].__setitem__(0, None), "manifest.spect[0]", None),
+        ("rtstruct_number", lambda m: m.__setitem__("rtstruct", 5), "manifest.rtstruct", 5),
+        ("rtstruct_true", lambda m: m.__setitem__("rtstruct", True), "manifest.rtstruct", True),
+        ("truth_number", lambda m: m.__setitem__("truth", 5), "manifest.truth", 5),
+        ("truth_string", lambda m: m.__setitem__("truth", "ab"), "manifest.truth", "ab"),
+        ("truth_list", lambda m: m.__setitem__("truth", [1, 2]), "manifest.truth", "[1, 2]"),
+        (
+            "hu_null",
+            lambda m: m["truth"]["hu_density_calibration"].__setitem__("hu", [0, None]),
+            "manifest.truth.hu_density_calibration.hu[1]",
+            None,
+        ),
+        (
+            "rho_object",
+            lambda m: m["truth"]["hu_density_calibration"].__setitem__("density_g_per_ml", {}),
+            "manifest.truth.hu_density_calibration.density_g_per_ml",
+            "{}",
+        ),
+    ],
+)
+def test_malformed_manifest_exits_2_naming_the_json_path(
+    study: tuple[Path, SyntheticPatient],
+    tmp_path: Path,
+    name: str,
+    change: Any,
+    field: str,
+    value: Any,
+) -> None:
+    """Wrong JSON types in the manifest: exit 2, the JSON path and the value as written."""
+    directory, _ = study
+    manifest = _manifest_copy(directory, name, change)
+    try:
+        result = _voxel(manifest, tmp_path)
+        text = runner.invoke(app, ["dosimetry", "voxel", str(manifest), "-o", str(tmp_path)])
+    finally:
+        manifest.unlink()
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stderr)
+    assert (error["field"], error["value"]) == (field, value)
+    assert "<class" not in error["expected"]
+    assert text.exit_code == 2
+    assert "Traceback" not in text.output
+    assert f"{field}: got" in " ".join(text.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ({"hu": [0, None], "density_g_per_ml": [1.0, 1.1], "source": "s"}, "--hu-density.hu[1]"),
+        ({"hu": "x", "density_g_per_ml": [1.0, 1.1], "source": "s"}, "--hu-density.hu"),
+        ({"hu": [[0], [1]], "density_g_per_ml": [1.0, 1.1], "source": "s"}, "--hu-density.hu[0]"),
+        (
+            {"hu": [-1000, 0], "density_g_per_ml": [1.2, 1000], "source": "s"},
+            "--hu-density.density_g_per_ml[1]",
+        ),
+        ({"hu": [0, 100], "density_g_per_ml": [1.0, 1.1], "source": ""}, "--hu-density.source"),
+    ],
+)
+def test_malformed_hu_density_file_exits_2(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path, table: dict[str, Any], field: str
+) -> None:
+    """A HU→density table with non-numeric or implausible entries: exit 2 naming the entry."""
+    directory, _ = study
+    path = tmp_path / "hu.json"
+    path.write_text(json.dumps(table), encoding="utf-8")
+    result = _voxel(directory, tmp_path / "out", "--hu-density", str(path))
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stderr)["field"] == field

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -342,6 +343,75 @@ class RecoveryCurve:
         return float(activity_bq) / self.coefficient(volume_ml=volume_ml)
 
 
+#: Plausible mass densities of patient tissue and implants seen on CT (g/mL): above 0
+#: (air 0.0012) and at most 3.5 (cortical bone ~1.9, titanium 4.5 is beyond a tissue table).
+_MAX_DENSITY_G_PER_ML = 3.5
+#: Water (0 HU by definition of the Hounsfield scale) must map to about 1 g/mL.
+_WATER_DENSITY_RANGE_G_PER_ML = (0.9, 1.1)
+_TABLE_EXPECTED = {
+    "hu": "a list of two or more finite, strictly increasing CT numbers (HU)",
+    "density_g_per_ml": "a list of densities in g/mL, one per CT number",
+    "source": "a non-empty string naming the scanner/protocol of the table",
+}
+
+
+def _number_list(values: object, name: str) -> tuple[float, ...]:
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence):
+        raise InvalidInputError(name, values, "a list of numbers")
+    out: list[float] = []
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise InvalidInputError(f"{name}[{index}]", value, "a number")
+        number = float(value)
+        if not math.isfinite(number):
+            raise InvalidInputError(f"{name}[{index}]", value, "a finite number")
+        out.append(number)
+    return tuple(out)
+
+
+def _validated_table(
+    hu_values: object, rho_values: object, source: object, *, field: str
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Check a HU → density table as written; ``field`` prefixes the key names."""
+    hu_name, rho_name = f"{field}hu", f"{field}density_g_per_ml"
+    hu = _number_list(hu_values, hu_name)
+    rho = _number_list(rho_values, rho_name)
+    if len(hu) < 2:
+        raise InvalidInputError(hu_name, hu_values, _TABLE_EXPECTED["hu"])
+    if len(hu) != len(rho):
+        raise InvalidInputError(
+            rho_name, rho_values, f"{len(hu)} densities in g/mL, one per CT number"
+        )
+    if any(b <= a for a, b in itertools.pairwise(hu)):
+        raise InvalidInputError(hu_name, hu_values, "strictly increasing CT numbers (HU)")
+    for index, r in enumerate(rho):
+        if not 0.0 < r <= _MAX_DENSITY_G_PER_ML:
+            raise InvalidInputError(
+                f"{rho_name}[{index}]",
+                rho_values[index],  # type: ignore[index]
+                f"a plausible density in g/mL (0 < density <= {_MAX_DENSITY_G_PER_ML})",
+            )
+    if any(b <= a for a, b in itertools.pairwise(rho)):
+        raise InvalidInputError(
+            rho_name, rho_values, "strictly increasing densities in g/mL (one per CT number)"
+        )
+    if hu[0] <= 0.0 <= hu[-1]:
+        water = float(np.interp(0.0, hu, rho))
+        low, high = _WATER_DENSITY_RANGE_G_PER_ML
+        if not low <= water <= high:
+            raise InvalidInputError(
+                rho_name,
+                rho_values,
+                f"a plausible table: water (0 HU) at {low}-{high} g/mL, got {water:.4g} g/mL",
+                hint="densities in g/mL (not kg/m^3 or relative to another material)?",
+            )
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidInputError(f"{field}source", source, _TABLE_EXPECTED["source"])
+    return hu, rho
+
+
 # -- CT number to density ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class HuDensityCalibration:
@@ -374,22 +444,43 @@ class HuDensityCalibration:
     source: str
 
     def __post_init__(self) -> None:
-        hu = tuple(float(h) for h in self.hu)
-        rho = tuple(float(r) for r in self.density_g_per_ml)
-        if len(hu) < 2 or len(hu) != len(rho):
-            raise InvalidInputError("hu", list(self.hu), "two or more CT numbers, one per density")
-        if any(not math.isfinite(h) for h in hu) or any(b <= a for a, b in itertools.pairwise(hu)):
-            raise InvalidInputError("hu", list(hu), "finite, strictly increasing CT numbers")
-        if any(not math.isfinite(r) or r <= 0 for r in rho) or any(
-            b <= a for a, b in itertools.pairwise(rho)
-        ):
-            raise InvalidInputError(
-                "density_g_per_ml", list(rho), "positive, strictly increasing densities in g/mL"
-            )
-        if not self.source:
-            raise InvalidInputError("source", self.source, "the scanner/protocol of the table")
+        hu, rho = _validated_table(self.hu, self.density_g_per_ml, self.source, field="")
         object.__setattr__(self, "hu", hu)
         object.__setattr__(self, "density_g_per_ml", rho)
+
+    @classmethod
+    def from_mapping(cls, data: object, *, field: str) -> HuDensityCalibration:
+        """Build a table from its JSON form ``{hu, density_g_per_ml, source}``.
+
+        Every value is checked as written (types, lengths, order, plausibility)
+        and an error names ``field`` plus the key (e.g. ``--hu-density.hu``).
+
+        Raises
+        ------
+        InvalidInputError
+            Not an object, a key missing or of the wrong type, fewer than two
+            points, unequal lengths, CT numbers not strictly increasing,
+            implausible densities (outside (0, 3.5] g/mL, water (0 HU) outside
+            0.9-1.1 g/mL), empty source.
+
+        Examples
+        --------
+        >>> HuDensityCalibration.from_mapping(
+        ...     {"hu": [-1000, 0, 1000], "density_g_per_ml": [0.001, 1.0, 1.6], "source": "x"},
+        ...     field="table").density_g_per_ml_at([0.0]).tolist()
+        [1.0]
+        """
+        if not isinstance(data, dict):
+            raise InvalidInputError(
+                field, data, "a JSON object {hu: [...], density_g_per_ml: [...], source: '...'}"
+            )
+        for key in ("hu", "density_g_per_ml", "source"):
+            if key not in data:
+                raise InvalidInputError(f"{field}.{key}", None, _TABLE_EXPECTED[key])
+        hu, rho = _validated_table(
+            data["hu"], data["density_g_per_ml"], data["source"], field=f"{field}."
+        )
+        return cls(hu=hu, density_g_per_ml=rho, source=data["source"])
 
     def density_g_per_ml_at(self, hu: npt.ArrayLike) -> FloatArray:
         """Density (g/mL) at the given CT numbers."""

@@ -142,3 +142,45 @@ def test_hu_to_density_piecewise_linear():
         HuDensityCalibration(hu=(-1000, 0), density_g_per_ml=(1.0, 0.5), source="bad")
     with pytest.raises(InvalidInputError, match="ct"):
         hu_to_density(rho, calibration=cal)
+
+
+_GOOD_TABLE = {"hu": [-1000, 0, 1000], "density_g_per_ml": [0.001, 1.0, 1.6], "source": "s"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"hu": [0, None]}, r"t\.hu\[1\]: got None; expected a number"),
+        ({"hu": "x"}, r"t\.hu: got 'x'; expected a list of numbers"),
+        ({"hu": [[0], [1], [2]]}, r"t\.hu\[0\]: got \[0\]; expected a number"),
+        ({"density_g_per_ml": {"a": 1}}, r"t\.density_g_per_ml: got \{'a': 1\}"),
+        ({"density_g_per_ml": [0.001, 1.0]}, r"t\.density_g_per_ml: .*3 densities"),
+        ({"hu": [0], "density_g_per_ml": [1.0]}, r"t\.hu: got \[0\]; expected .*two or more"),
+        ({"hu": [-1000, 1000, 0]}, r"t\.hu: .*strictly increasing"),
+        ({"hu": [-1000, True, 1000]}, r"t\.hu\[1\]: got True"),
+        ({"density_g_per_ml": [1.2, 1000, 1600]}, r"density_g_per_ml\[1\]: got 1000; .*<= 3\.5"),
+        ({"density_g_per_ml": [0.0, 1.0, 1.6]}, r"density_g_per_ml\[0\]: got 0\.0"),
+        ({"density_g_per_ml": [0.001, 0.5, 1.6]}, r"water \(0 HU\) at 0\.9-1\.1 g/mL, got 0\.5"),
+        ({"density_g_per_ml": [0.001, 1.6, 1.0]}, r"strictly increasing densities"),
+        ({"source": ""}, r"t\.source: got ''"),
+        ({"source": 3}, r"t\.source: got 3"),
+    ],
+)
+def test_hu_density_table_from_json_refuses_bad_values_as_written(change, message):
+    with pytest.raises(InvalidInputError, match=message):
+        HuDensityCalibration.from_mapping({**_GOOD_TABLE, **change}, field="t")
+
+
+def test_hu_density_table_from_json_needs_an_object_with_every_key():
+    with pytest.raises(InvalidInputError, match=r"t: got 5; expected a JSON object"):
+        HuDensityCalibration.from_mapping(5, field="t")
+    with pytest.raises(InvalidInputError, match=r"t\.source: got None"):
+        HuDensityCalibration.from_mapping({"hu": [0, 1], "density_g_per_ml": [1, 1.1]}, field="t")
+
+
+def test_hu_density_table_without_zero_hu_skips_the_water_check():
+    # Only bone-like CT numbers: water is not in the table, 2.0 g/mL at 1500 HU is plausible.
+    cal = HuDensityCalibration.from_mapping(
+        {"hu": [200, 1500], "density_g_per_ml": [1.1, 2.0], "source": "bone insert"}, field="t"
+    )
+    assert cal.density_g_per_ml_at([850.0]).tolist() == [pytest.approx(1.55)]

@@ -55,6 +55,7 @@ def _load_calibration(path: Path | None, study_truth: dict[str, Any]) -> Any:
     from prrt.imaging.quantification import HuDensityCalibration
 
     data: Any = None
+    field = "--hu-density"
     if path is not None:
         data = read_json_document(
             path,
@@ -63,15 +64,10 @@ def _load_calibration(path: Path | None, study_truth: dict[str, Any]) -> Any:
         )
     elif "hu_density_calibration" in study_truth:
         data = study_truth["hu_density_calibration"]
+        field = "manifest.truth.hu_density_calibration"
     if data is None:
         return None
-    if not isinstance(data, dict):
-        raise InvalidInputError("--hu-density", data, "an object {hu, density_g_per_ml, source}")
-    return HuDensityCalibration(
-        hu=tuple(data.get("hu", ())),
-        density_g_per_ml=tuple(data.get("density_g_per_ml", ())),
-        source=str(data.get("source", "")),
-    )
+    return HuDensityCalibration.from_mapping(data, field=field)
 
 
 def _prepare_output(out_dir: Path) -> Path:

@@ -175,14 +175,38 @@ def write_synthetic_study(
     return path
 
 
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    dict: "a JSON object",
+    list: "a JSON list",
+    int: "an integer",
+    float: "a number",
+}
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+
+
 def _field(
-    manifest: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: Path
+    container: Any,
+    key: str,
+    kind: type | tuple[type, ...],
+    where: Path,
+    *,
+    prefix: str = "manifest",
 ) -> Any:
-    if key not in manifest:
-        raise InvalidInputError(f"manifest.{key}", None, f"a value in {where}")
-    value = manifest[key]
+    name = f"{prefix}.{key}"
+    if not isinstance(container, dict):
+        raise InvalidInputError(prefix, container, f"a JSON object with '{key}' in {where}")
+    if key not in container:
+        raise InvalidInputError(name, None, f"{_type_name(kind)} in {where}")
+    value = container[key]
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise InvalidInputError(f"manifest.{key}", value, f"a value of type {kind}")
+        raise InvalidInputError(name, value, f"{_type_name(kind)} in {where}")
+    if isinstance(value, str) and not value.strip():
+        raise InvalidInputError(name, value, f"a non-empty string in {where}")
     return value
 
 
@@ -296,13 +320,31 @@ def read_study(
             )
         base = manifest_path.parent
         ct_dir = base / _field(
-            _field(manifest, "ct", dict, manifest_path), "directory", str, manifest_path
+            _field(manifest, "ct", dict, manifest_path),
+            "directory",
+            str,
+            manifest_path,
+            prefix="manifest.ct",
         )
         spect_items = _field(manifest, "spect", list, manifest_path)
         if not spect_items:
             raise InvalidInputError("manifest.spect", [], "one or more time points")
-        nm_files = [base / _field(item, "file", str, manifest_path) for item in spect_items]
-        rtstruct_path = base / manifest["rtstruct"] if manifest.get("rtstruct") else None
+        nm_files = [
+            base / _field(item, "file", str, manifest_path, prefix=f"manifest.spect[{index}]")
+            for index, item in enumerate(spect_items)
+        ]
+        rtstruct_path = (
+            base / _field(manifest, "rtstruct", str, manifest_path)
+            if manifest.get("rtstruct") is not None
+            else None
+        )
+        truth = manifest.get("truth", {})
+        if truth is None:
+            truth = {}
+        if not isinstance(truth, dict):
+            raise InvalidInputError(
+                "manifest.truth", truth, f"a JSON object (the ground truth) in {manifest_path}"
+            )
         if "injection_time" in manifest:
             manifest_injection = parse_timestamp(
                 manifest["injection_time"], field="manifest.injection_time"
@@ -426,5 +468,5 @@ def read_study(
         reference=reference,
         ct_files=ct_files,
         manifest=manifest_path,
-        truth=dict(manifest.get("truth", {})) if manifest else {},
+        truth=dict(manifest.get("truth") or {}) if manifest else {},
     )

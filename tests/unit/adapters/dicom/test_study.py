@@ -139,3 +139,78 @@ def test_malformed_manifest_is_refused(written, tmp_path):
             read_study(m)
     finally:
         m.unlink()
+
+
+def _read_with(root, manifest_path, name, change):
+    """Read a copy of the manifest (next to the files) after ``change(manifest)``."""
+    bad = json.loads(manifest_path.read_text())
+    change(bad)
+    path = root / f"bad_{name}.json"
+    path.write_text(json.dumps(bad))
+    try:
+        read_study(path)
+    finally:
+        path.unlink()
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "field", "expected"),
+    [
+        (
+            "spect_null",
+            lambda m: m["spect"].__setitem__(0, None),
+            r"manifest\.spect\[0\]",
+            "JSON object",
+        ),
+        (
+            "spect_file",
+            lambda m: m["spect"][1].__setitem__("file", 3),
+            r"manifest\.spect\[1\]\.file",
+            "a string",
+        ),
+        (
+            "ct_dir",
+            lambda m: m["ct"].__setitem__("directory", ["ct"]),
+            r"manifest\.ct\.directory",
+            "a string",
+        ),
+        (
+            "rtstruct_number",
+            lambda m: m.__setitem__("rtstruct", 7),
+            r"manifest\.rtstruct: got 7",
+            "a string",
+        ),
+        (
+            "rtstruct_true",
+            lambda m: m.__setitem__("rtstruct", True),
+            r"manifest\.rtstruct: got True",
+            "a string",
+        ),
+        (
+            "truth_number",
+            lambda m: m.__setitem__("truth", 5),
+            r"manifest\.truth: got 5",
+            "JSON object",
+        ),
+        (
+            "truth_string",
+            lambda m: m.__setitem__("truth", "ab"),
+            r"manifest\.truth: got 'ab'",
+            "JSON object",
+        ),
+        (
+            "truth_list",
+            lambda m: m.__setitem__("truth", [1, 2]),
+            r"manifest\.truth: got \[1, 2\]",
+            "JSON object",
+        ),
+    ],
+)
+def test_manifest_entries_of_the_wrong_type_are_refused_by_path(
+    written, name, change, field, expected
+):
+    root, manifest_path = written
+    with pytest.raises(InvalidInputError, match=field) as err:
+        _read_with(root, manifest_path, name, change)
+    assert expected in str(err.value)
+    assert "<class" not in str(err.value)
