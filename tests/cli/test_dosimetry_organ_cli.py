@@ -165,7 +165,8 @@ def test_limit_reached_and_beyond_label_are_said(tmp_path: Path) -> None:
     runner_args = ["dosimetry", "organ"]
     with_limit = runner.invoke(app, [*runner_args, _write_named(tmp_path, data, "reached.json")])
     assert with_limit.exit_code == 0, with_limit.output
-    assert "limit reached: no further cycle" in with_limit.stdout
+    assert "limit exceeded (25 of 23 Gy): no further cycle" in with_limit.stdout
+    assert "limit reached" not in with_limit.stdout
     assert "0 more full cycle" not in with_limit.stdout
     payload = runner.invoke(
         app, [*runner_args, _write_named(tmp_path, data, "reached.json"), "--format", "json"]
@@ -195,3 +196,43 @@ def test_cumulative_lacking_cycles_is_a_lower_bound() -> None:
     assert liver["missing_cycles"] == [1]
     text = runner.invoke(app, ["dosimetry", "organ", path])
     assert f"≥ {liver['absorbed_dose_gy']:.3f}" in text.stdout
+
+
+def _tac_study(points: list[tuple[float, float]]) -> dict[str, Any]:
+    data = _study()
+    data["cycles"][0]["regions"] = [
+        {
+            "region": "kidneys",
+            "tac": {"points": [{"time": f"{t} h", "activity": f"{a} MBq"} for t, a in points]},
+            "fit_model": "mono_exponential",
+        }
+    ]
+    return data
+
+
+def test_poor_fit_is_warned_in_text_and_json_and_plan_is_not_reliable(tmp_path: Path) -> None:
+    """Rising 100/120/140/160 MBq at 4/24/96/168 h: R² < 0.5, net uptake, plan not reliable."""
+    path = _write_named(
+        tmp_path, _tac_study([(4, 100), (24, 120), (96, 140), (168, 160)]), "rising.json"
+    )
+    text = runner.invoke(app, ["dosimetry", "organ", path])
+    assert text.exit_code == 0, text.output
+    assert "fit warning: kidneys fit R² −" in text.stdout
+    assert "fit warning: kidneys still rising at the last point (net uptake)" in text.stdout
+    assert "plan not reliable: kidneys fit R² −" in text.stdout
+    payload = json.loads(
+        runner.invoke(app, ["dosimetry", "organ", path, "--format", "json"]).stdout
+    )
+    study = payload["studies"][0]
+    assert study["cycles"][0]["kinetics"][0]["r_squared"] < 0.5
+    assert study["course"]["plan"]["reliable"] is False
+
+
+def test_two_point_fit_shows_r_squared_as_not_applicable(tmp_path: Path) -> None:
+    """2 points for 2 parameters: 0 residual dof, R² printed 'n/a (0 dof)', not 1.000."""
+    path = _write_named(tmp_path, _tac_study([(24, 100), (96, 60)]), "two.json")
+    text = runner.invoke(app, ["dosimetry", "organ", path])
+    assert text.exit_code == 0, text.output
+    assert "n/a (0 dof)" in text.stdout
+    assert "1.000" not in text.stdout.split("Doses")[0]
+    assert "no residual degrees of freedom (2 points, 2 parameters)" in text.stdout

@@ -225,13 +225,22 @@ def load_limit_profile(name: str | None = None) -> LimitProfile:
 
 @dataclass(frozen=True, slots=True)
 class CycleOrganDose:
-    """Absorbed dose (and G factor for BED) of one region in one cycle."""
+    """Absorbed dose (and G factor for BED) of one region in one cycle.
+
+    ``dose_uncertainty_fraction`` is the per-cycle measurement uncertainty
+    (reported with the dose; the planner's default otherwise);
+    ``fit_uncertainty_fraction`` the relative dose SD from the fitted TIA
+    covariance; ``fit_warnings`` short reasons why the fit behind the dose is
+    not trustworthy (poor R², no residual degrees of freedom, net uptake).
+    """
 
     region: str
     absorbed_dose_gy: float
     g_factor: float | None = None
     alpha_beta_gy: float | None = None
     dose_uncertainty_fraction: float | None = None
+    fit_uncertainty_fraction: float | None = None
+    fit_warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.absorbed_dose_gy) and self.absorbed_dose_gy >= 0.0):
@@ -515,11 +524,34 @@ class CyclePlan:
     notes: tuple[str, ...] = field(default_factory=tuple)
     cycles_given: int = 0
     delivered_lower_bound: bool = False
+    fit_uncertainty_fraction: float = 0.0
+    reliability_warnings: tuple[str, ...] = ()
+
+    @property
+    def reliable(self) -> bool:
+        """False when a fit behind the planned region's doses is poor (see ``reliability_warnings``)."""
+        return not self.reliability_warnings
 
     @property
     def limit_reached(self) -> bool:
         """True when the binding limit leaves no full and no partial cycle."""
         return self.additional_cycles == 0 and self.partial_cycle_activity_bq <= 0.0
+
+    @property
+    def binding_projection(self) -> LimitProjection:
+        """The projection of the binding limit."""
+        return next(p for p in self.projections if p.limit.id == self.binding_limit_id)
+
+    @property
+    def exceeded_projection(self) -> LimitProjection | None:
+        """The limit already exceeded by the doses given (the most, relative to it), if any."""
+        over = [p for p in self.projections if p.margin_gy < 0.0]
+        return min(over, key=lambda p: p.margin_gy / p.limit.limit_gy, default=None)
+
+    @property
+    def limit_exceeded(self) -> bool:
+        """True when a limit is already exceeded by the doses given."""
+        return self.exceeded_projection is not None
 
     @property
     def planned_total_cycles(self) -> int:
@@ -536,10 +568,21 @@ class CyclePlan:
     @property
     def summary(self) -> str:
         """One sentence on the remaining cycles, in words a physician reads."""
+        prefix = (
+            "plan not reliable: " + "; ".join(self.reliability_warnings) + " — "
+            if self.reliability_warnings
+            else ""
+        )
+        p = self.exceeded_projection
+        if p is not None:
+            return (
+                f"{prefix}limit exceeded ({p.delivered_gy:.4g} of {p.limit.limit_gy:g} Gy): "
+                f"no further cycle ({p.limit.id})"
+            )
         if self.limit_reached:
-            return f"{LIMIT_REACHED_NOTE} ({self.binding_limit_id})"
+            return f"{prefix}{LIMIT_REACHED_NOTE} ({self.binding_limit_id})"
         lo, hi = self.additional_cycles_band
-        text = (
+        text = prefix + (
             f"{self.additional_cycles} more full cycle(s) (band {lo}–{hi})"
             if self.additional_cycles
             else "no further full cycle"
@@ -572,6 +615,10 @@ class CyclePlan:
             "label_cycles": LABEL_CYCLES,
             "beyond_label": self.beyond_label,
             "limit_reached": self.limit_reached,
+            "limit_exceeded": self.limit_exceeded,
+            "fit_uncertainty_fraction": self.fit_uncertainty_fraction,
+            "reliable": self.reliable,
+            "reliability_warnings": list(self.reliability_warnings),
             "delivered_lower_bound": self.delivered_lower_bound,
             "summary": self.summary,
             "notes": list(self.notes),
@@ -604,10 +651,15 @@ def plan_cycles(
     cycle(s).  The binding limit is the one allowing the fewest cycles; what is
     left after ``n`` cycles gives the activity of a final partial cycle.
 
-    The band uses ``d·(1 ± k·u)``, with ``u² = u_meas² + CV²`` (``u_meas`` the
-    per-cycle dose uncertainty, 13 % by default after Staanum et al. 2021;
-    CV the spread of Gy/Bq between the cycles given) and ``k`` the coverage
-    factor: its lower cycle count comes from the high dose estimate.
+    The band uses ``d·(1 ± k·u)``, with ``u² = u_meas² + CV² + u_fit²``
+    (``u_meas`` the per-cycle dose uncertainty, 13 % by default after Staanum
+    et al. 2021; CV the spread of Gy/Bq between the cycles given; ``u_fit`` the
+    largest relative dose SD from the TIA fit covariance of the predicting
+    cycle(s)) and ``k`` the coverage factor: its lower cycle count comes from
+    the high dose estimate.  Fit warnings of the region's doses in any cycle
+    (poor R², no residual degrees of freedom, net uptake) make the plan
+    "not reliable": they are listed in ``reliability_warnings``, the notes and
+    the summary.
 
     Raises
     ------
@@ -652,7 +704,14 @@ def plan_cycles(
     measured = [c.organs[region].dose_uncertainty_fraction for c in predicting]
     u_meas = max((m for m in measured if m is not None), default=dose_uncertainty_fraction)
     cv = float(ratios.std(ddof=1) / ratios.mean()) if ratios.size > 1 else 0.0
-    u = math.hypot(u_meas, cv)
+    u_fit = max(
+        (f for c in predicting if (f := c.organs[region].fit_uncertainty_fraction) is not None),
+        default=0.0,
+    )
+    u = math.sqrt(u_meas**2 + cv**2 + u_fit**2)
+    reliability = tuple(
+        f"{w} (cycle {c.cycle_number})" for c in dosed for w in c.organs[region].fit_warnings
+    )
     d = rate * activity_per_cycle_bq
     d_high = d * (1.0 + coverage_factor * u)
     d_low = d * max(1.0 - coverage_factor * u, 0.05)
@@ -734,4 +793,6 @@ def plan_cycles(
         notes=tuple(notes),
         cycles_given=len(cycles),
         delivered_lower_bound=total.lower_bound,
+        fit_uncertainty_fraction=u_fit,
+        reliability_warnings=reliability,
     )

@@ -86,14 +86,17 @@ from prrt.kinetics import (
 from prrt.physics import get_nuclide
 
 __all__ = [
+    "POOR_FIT_R_SQUARED",
     "SCHEMA_KEYS",
     "STUDY_SCHEMA_VERSION",
     "CycleResult",
     "OrganStudy",
     "StudyResult",
     "StudySettings",
+    "fit_quality_warnings",
     "organ_study_schema",
     "parse_study",
+    "residual_dof",
     "run_study",
 ]
 
@@ -114,6 +117,16 @@ class _Kinetics:
     tia_bq_s: float
     fit: TacFit | None = None
     effective_half_life_s: float | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def tia_sd_fraction(self) -> float | None:
+        """Relative SD of the fitted TIA (None without a fit or its covariance)."""
+        if self.fit is None or self.fit.time_integrated_activity_sd_bq_s is None:
+            return None
+        if self.tia_bq_s <= 0.0:
+            return None
+        return self.fit.time_integrated_activity_sd_bq_s / self.tia_bq_s
 
 
 # --------------------------------------------------------------------------- computation
@@ -153,6 +166,77 @@ def _fit(
     return fit
 
 
+#: R² below this marks a poor fit (negative: worse than the mean of the points).
+POOR_FIT_R_SQUARED = 0.5
+_NO_DOF_MODELS = ("trapezoid", "stp_hanscheid_2018", "stp_madsen_2018")
+
+
+def _fmt_r2(r2: float) -> str:
+    return f"{r2:.3g}".replace("-", "−")
+
+
+def fit_quality_warnings(fit: TacFit, tac: TimeActivityCurve | None) -> tuple[str, ...]:
+    """Short warnings on a fit whose TIA should not be trusted as reported.
+
+    * no residual degrees of freedom (as many points as parameters): R² is 1 by
+      construction and the TIA SD is undefined or meaningless;
+    * R² < :data:`POOR_FIT_R_SQUARED` (or R² undefined on constant data);
+    * net uptake: the activity is highest at the last point, so the TIA is
+      dominated by the assumed tail after it (physical decay at most).
+
+    Trapezoid and single-time-point models have no R² and are not judged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from prrt.kinetics import MonoExponentialFitter, TimeActivityCurve
+    >>> tac = TimeActivityCurve(times_s=np.array([24.0, 96.0]) * 3600,
+    ...                         activities_bq=np.array([100e6, 60e6]), region="kidneys")
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     fit = MonoExponentialFitter().fit(tac)
+    >>> fit_quality_warnings(fit, tac)
+    ('kidneys fit has no residual degrees of freedom (2 points, 2 parameters)',)
+    """
+    region = fit.region or (tac.region if tac is not None else "region")
+    found: list[str] = []
+    if fit.model_name not in _NO_DOF_MODELS:
+        n_par = len(fit.parameters)
+        if fit.n_points - n_par <= 0:
+            found.append(
+                f"{region} fit has no residual degrees of freedom "
+                f"({fit.n_points} points, {n_par} parameters)"
+            )
+        elif fit.r_squared is None:
+            found.append(f"{region} fit R² undefined (constant activities)")
+        elif fit.r_squared < POOR_FIT_R_SQUARED:
+            found.append(f"{region} fit R² {_fmt_r2(fit.r_squared)}")
+    if tac is not None and tac.n_points >= 2:
+        activities = np.asarray(tac.activities_bq, dtype=np.float64)
+        if activities[-1] > activities[:-1].max():
+            found.append(f"{region} still rising at the last point (net uptake)")
+    return tuple(found)
+
+
+def _consequence(warning: str) -> str:
+    if "net uptake" in warning:
+        return (
+            ": the TIA is dominated by an assumption (the tail after the last point, at most "
+            "physical decay), not by the data; add a later time point"
+        )
+    if "degrees of freedom" in warning:
+        return ": R² is 1 by construction and the TIA uncertainty is unknown"
+    return ": the TIA and its SD should not be trusted; check the points or choose another model"
+
+
+def residual_dof(fit: TacFit) -> int | None:
+    """Points minus parameters of a least-squares fit (None for trapezoid/STP models)."""
+    if fit.model_name in _NO_DOF_MODELS:
+        return None
+    return fit.n_points - len(fit.parameters)
+
+
 def _kinetics_record(name: str, path: str, kin: _Kinetics) -> dict[str, Any]:
     record: dict[str, Any] = {
         "region": name,
@@ -162,12 +246,15 @@ def _kinetics_record(name: str, path: str, kin: _Kinetics) -> dict[str, Any]:
     }
     if kin.fit is not None:
         fit = kin.fit
+        dof = residual_dof(fit)
         record.update(
             {
                 "model": fit.model_name,
                 "parameters": dict(fit.parameter_dict),
                 "time_integrated_activity_sd_bq_s": fit.time_integrated_activity_sd_bq_s,
-                "r_squared": fit.r_squared,
+                "r_squared": None if dof is not None and dof <= 0 else fit.r_squared,
+                "residual_dof": dof,
+                "fit_warnings": list(kin.warnings),
                 "aicc": fit.aicc,
                 "extrapolated_fraction": fit.extrapolated_fraction,
                 "converged": fit.converged,
@@ -188,7 +275,9 @@ def _kinetics(
 ) -> _Kinetics:
     if tac is not None:
         fit = _fit(tac, model, f"{path}.tac", notes, half_life)
-        return _Kinetics(fit.time_integrated_activity_bq_s, fit, half_life)
+        quality = fit_quality_warnings(fit, tac)
+        notes.extend(f"{path}.tac: warning: {w}" + _consequence(w) for w in quality)
+        return _Kinetics(fit.time_integrated_activity_bq_s, fit, half_life, quality)
     if tia is None:
         raise InvalidInputError(path, None, "a 'tac' or a 'tia'")
     return _Kinetics(tia, None, half_life)
@@ -486,6 +575,7 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
         )
 
     marrow: MarrowDose | None = None
+    marrow_fit: tuple[float | None, tuple[str, ...]] = (None, ())
     if cycle.blood is not None:
         blood = cycle.blood
         if nuclide.name != "Lu-177":
@@ -496,6 +586,7 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
             )
         blood_kin = _kinetics(blood.curve, None, None, blood.fit_model, blood.path, notes)
         records.append(_kinetics_record("blood (per mL)", blood.path, blood_kin))
+        marrow_fit = (blood_kin.tia_sd_fraction, blood_kin.warnings)
         organs = {n: k.tia_bq_s for n, k in kin.items() if n not in (TOTAL_BODY, REMAINDER_OF_BODY)}
         marrow_mass = (
             red_marrow_mass_kg(phantom=study.phantom, body_mass_kg=study.body_mass_kg)
@@ -597,8 +688,14 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
 
     course_organs: dict[str, CycleOrganDose] = {}
 
+    sds: dict[str, float | None] = {name: _dose_sd(dose, kin) for name, dose in organ_doses.items()}
+
     def add(
-        region: str, dose_gy: float, bed: BedResult | None, uncertainty: float | None = None
+        region: str,
+        dose_gy: float,
+        bed: BedResult | None,
+        uncertainty: float | None = None,
+        fit: tuple[float | None, tuple[str, ...]] = (None, ()),
     ) -> None:
         course_organs[region] = CycleOrganDose(
             region=region,
@@ -606,13 +703,15 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
             g_factor=None if bed is None else bed.g_factor,
             alpha_beta_gy=None if bed is None else bed.alpha_beta_gy,
             dose_uncertainty_fraction=uncertainty,
+            fit_uncertainty_fraction=fit[0],
+            fit_warnings=fit[1],
         )
 
     for name, dose in organ_doses.items():
         if name not in (REMAINDER_OF_BODY,):
-            add(name, dose.rbe_weighted_dose_gy, beds.get(name))
+            add(name, dose.rbe_weighted_dose_gy, beds.get(name), fit=_fit_terms(dose, kin, sds))
     if marrow is not None:
-        add(RED_MARROW, marrow.absorbed_dose_gy, beds.get(RED_MARROW))
+        add(RED_MARROW, marrow.absorbed_dose_gy, beds.get(RED_MARROW), fit=marrow_fit)
     for reported in cycle.reported:
         add(
             reported.region,
@@ -622,7 +721,6 @@ def _run_cycle(study: OrganStudy, cycle: CycleInput, notes: list[str]) -> CycleR
         )
     for name, dose in lesion_doses.items():
         add(f"lesion:{name}", dose.rbe_weighted_dose_gy, lesion_beds.get(name))
-    sds: dict[str, float | None] = {name: _dose_sd(dose, kin) for name, dose in organ_doses.items()}
     for lesion in cycle.lesions:
         sds[lesion.name] = _dose_sd(
             lesion_doses[lesion.name], {lesion.name: lesion_kin[lesion.name]}
@@ -660,6 +758,29 @@ def _dose_sd(dose: OrganDose, kin: Mapping[str, _Kinetics]) -> float | None:
         if sd is not None:
             terms.append((c.s_value_gy_per_bq_s * sd) ** 2)
     return math.sqrt(sum(terms)) if terms else None
+
+
+def _fit_terms(
+    dose: OrganDose, kin: Mapping[str, _Kinetics], sds: Mapping[str, float | None]
+) -> tuple[float | None, tuple[str, ...]]:
+    """Relative dose SD from the fits and the fit warnings of the sources that matter.
+
+    A source matters when it gives at least 10 % of the dose (or is the region
+    itself when the dose has no per-source breakdown).
+    """
+    sd = sds.get(dose.region)
+    fraction = sd / dose.absorbed_dose_gy if sd is not None and dose.absorbed_dose_gy > 0 else None
+    sources = [
+        c.source
+        for c in dose.contributions
+        if dose.absorbed_dose_gy > 0 and c.absorbed_dose_gy >= 0.1 * dose.absorbed_dose_gy
+    ] or [dose.region]
+    warned: list[str] = []
+    for source in sources:
+        k = kin.get(source)
+        if k is not None:
+            warned.extend(w for w in k.warnings if w not in warned)
+    return fraction, tuple(dict.fromkeys(warned))
 
 
 def _relocate(

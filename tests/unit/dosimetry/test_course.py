@@ -213,9 +213,22 @@ def test_plan_says_limit_reached_and_beyond_label() -> None:
         renal_risk_factors=False,
     )
     assert reached.limit_reached
-    assert reached.summary.startswith("limit reached: no further cycle")
+    assert reached.limit_exceeded
+    assert reached.summary == (
+        "limit exceeded (24 of 23 Gy): no further cycle (kidneys.absorbed_dose)"
+    )
     assert "0 more" not in reached.summary
     assert reached.to_dict()["limit_reached"] is True
+    assert reached.to_dict()["limit_exceeded"] is True
+    exact = plan_cycles(
+        [_cycle(1, 11.5, g=None), _cycle(2, 11.5, g=None)],
+        activity_per_cycle_bq=7.4e9,
+        profile=profile,
+        renal_risk_factors=False,
+    )
+    # 2 × 11.5 Gy = 23 Gy: the limit is reached, not exceeded.
+    assert (exact.limit_reached, exact.limit_exceeded) == (True, False)
+    assert exact.summary.startswith("limit reached: no further cycle")
     many = plan_cycles(
         [_cycle(1, 2.0, g=None), _cycle(2, 2.0, g=None)],
         activity_per_cycle_bq=7.4e9,
@@ -246,3 +259,36 @@ def test_limit_reached_after_five_cycles_is_not_a_beyond_label_plan() -> None:
     assert plan.limit_reached
     assert plan.planned_total_cycles == 5
     assert not plan.beyond_label
+
+
+def test_fit_uncertainty_widens_the_band_in_quadrature_and_fit_warnings_make_it_unreliable() -> (
+    None
+):
+    """u = sqrt(0.13² + 0² + 0.40²) = 0.4206: band d·(1 ± 2u), d = 4 Gy → 0.6355–7.365 Gy."""
+    profile = load_limit_profile()
+    organ = CycleOrganDose(
+        "kidneys",
+        4.0,
+        fit_uncertainty_fraction=0.40,
+        fit_warnings=("kidneys fit R² −12.7",),
+    )
+    plan = plan_cycles(
+        [CycleDosimetry(cycle_number=1, administered_activity_bq=7.4e9, organs={"kidneys": organ})],
+        activity_per_cycle_bq=7.4e9,
+        profile=profile,
+        renal_risk_factors=False,
+    )
+    u = math.sqrt(0.13**2 + 0.40**2)
+    assert plan.uncertainty_fraction == pytest.approx(u)
+    assert plan.dose_per_cycle_band_gy == pytest.approx((4.0 * (1 - 2 * u), 4.0 * (1 + 2 * u)))
+    assert plan.fit_uncertainty_fraction == pytest.approx(0.40)
+    assert not plan.reliable
+    assert plan.summary.startswith("plan not reliable: kidneys fit R² −12.7 (cycle 1) — ")
+    payload = plan.to_dict()
+    assert payload["reliable"] is False
+    assert payload["reliability_warnings"] == ["kidneys fit R² −12.7 (cycle 1)"]
+    # Without a fit uncertainty the band is the 13 % default alone: 4·(1 ± 0.26).
+    clean = plan_cycles([_cycle(1, 4.0, g=None)], activity_per_cycle_bq=7.4e9, profile=profile,
+                        renal_risk_factors=False)  # fmt: skip
+    assert clean.dose_per_cycle_band_gy == pytest.approx((2.96, 5.04))
+    assert clean.reliable

@@ -484,3 +484,57 @@ def test_administration_times_out_of_order_are_refused() -> None:
     assert err.field == "cycles[1].administered_at"
     assert "2026-01-05T10:00:00+00:00" in err.expected
     assert len(parse_study(_two_cycles()).cycles) == 2
+
+
+def _kidney_tac_study(points: list[tuple[float, float]]) -> dict[str, Any]:
+    data = _minimal()
+    data["cycles"][0]["regions"] = [
+        {
+            "region": "kidneys",
+            "tac": {"points": [{"time": f"{t} h", "activity": f"{a} MBq"} for t, a in points]},
+            "fit_model": "mono_exponential",
+        }
+    ]
+    data["plan"] = {"activity_per_cycle": "7.4 GBq"}
+    return data
+
+
+def test_rising_kidney_curve_is_flagged_poor_fit_and_net_uptake_and_plan_unreliable() -> None:
+    """100→160 MBq rising over 4–168 h: a clearing mono-exponential cannot follow (R² < 0.5)."""
+    result = run_study(parse_study(_kidney_tac_study([(4, 100), (24, 120), (96, 140), (168, 160)])))
+    record = result.cycles[0].kinetics[0]
+    assert record["r_squared"] < 0.5
+    assert record["residual_dof"] == 2  # 4 points − 2 parameters
+    assert any("fit R² −" in w for w in record["fit_warnings"])
+    assert any("net uptake" in w for w in record["fit_warnings"])
+    assert any("dominated by an assumption" in n for n in result.notes)
+    plan = result.plan
+    assert plan is not None
+    assert not plan.reliable
+    assert plan.summary.startswith("plan not reliable: kidneys fit R² −")
+    # The fit SD enters the band in quadrature: u > the 13 % default alone.
+    sd = record["time_integrated_activity_sd_bq_s"] / record["time_integrated_activity_bq_s"]
+    assert plan.uncertainty_fraction == pytest.approx(math.hypot(0.13, sd), rel=1e-6)
+
+
+def test_two_point_fit_has_no_dof_and_no_r_squared() -> None:
+    """2 points, 2 parameters: R² = 1 by construction, reported as None with residual_dof 0."""
+    result = run_study(parse_study(_kidney_tac_study([(24, 100), (96, 60)])))
+    record = result.cycles[0].kinetics[0]
+    assert (record["residual_dof"], record["r_squared"]) == (0, None)
+    assert record["fit_warnings"] == [
+        "kidneys fit has no residual degrees of freedom (2 points, 2 parameters)"
+    ]
+    assert result.plan is not None
+    assert not result.plan.reliable
+
+
+def test_good_clearing_curve_has_no_fit_warning() -> None:
+    """Exact mono-exponential 200·2^(−t/60 h) MBq: R² = 1 with 2 dof, reliable plan."""
+    points = [(t, 200.0 * 2 ** (-t / 60.0)) for t in (4, 24, 96, 168)]
+    result = run_study(parse_study(_kidney_tac_study(points)))
+    record = result.cycles[0].kinetics[0]
+    assert record["r_squared"] == pytest.approx(1.0, abs=1e-6)
+    assert record["fit_warnings"] == []
+    assert result.plan is not None
+    assert result.plan.reliable

@@ -87,16 +87,22 @@ def _render_study(payload: dict[str, Any]) -> None:
             sd = k.get("time_integrated_activity_sd_bq_s")
             r2 = k.get("r_squared")
             ex = k.get("extrapolated_fraction")
+            dof = k.get("residual_dof")
             kin.add_row(
                 k["region"],
                 k["model"],
                 f"{k['time_integrated_activity_bq_s'] / 1e6 / _H:.5g}",
                 "-" if sd is None else f"{sd / 1e6 / _H:.3g}",
-                "-" if r2 is None else f"{r2:.3f}",
+                f"n/a ({dof} dof)"
+                if dof is not None and dof <= 0
+                else ("-" if r2 is None else f"{r2:.3f}"),
                 "-" if ex is None else f"{ex:.0%}",
             )
         if cycle["kinetics"]:
             stdout_console.print(kin)
+        for k in cycle["kinetics"]:
+            for warning in k.get("fit_warnings", []):
+                stdout_console.print(Text.assemble(("fit warning: ", "bold yellow"), warning))
         doses = _table(
             "Region", "Dose (Gy)", "±TIA", "Cross", "RBE-wt", "G", "BED (Gy)", "EQD2", title="Doses"
         )
