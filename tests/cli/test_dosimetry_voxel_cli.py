@@ -441,3 +441,92 @@ def test_malformed_hu_density_file_exits_2(
     result = _voxel(directory, tmp_path / "out", "--hu-density", str(path))
     assert result.exit_code == 2, result.output
     assert json.loads(result.stderr)["field"] == field
+
+
+def _first_image_and_decayed_injection(directory: Path) -> tuple[float, float]:
+    """Image total at the first time point and the injected activity decayed to it (Bq)."""
+    from prrt.adapters.dicom import read_study
+    from prrt.physics import get_nuclide
+
+    study = read_study(directory)
+    elapsed_s = study.times_after_injection_s[0]
+    decay = float(__import__("math").exp(-get_nuclide("Lu-177").decay_constant_per_s * elapsed_s))
+    return float(study.spect[0].array.sum()), study.injected_activity_bq * decay
+
+
+@pytest.mark.parametrize("ratio", [1.2, 2.5])
+def test_image_activity_above_the_injected_activity(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path, ratio: float
+) -> None:
+    """Image total 1.2x the decayed injection: warning with both numbers; 2.5x: refused (exit 2)."""
+    directory, _ = study
+    image_bq, decayed_bq = _first_image_and_decayed_injection(directory)
+    injected_bq = 7.4e9 * (image_bq / decayed_bq) / ratio  # decayed injection = image / ratio
+    manifest = _manifest_copy(
+        directory, f"activity_{ratio}", lambda m: m.__setitem__("injected_activity_bq", injected_bq)
+    )
+    try:
+        result = _voxel(manifest, tmp_path, "--dose-method", "led")
+    finally:
+        manifest.unlink()
+    numbers = f"total image activity {image_bq / 1e6:.5g} MBq at the first time point"
+    decayed = f"decayed to {image_bq / ratio / 1e6:.5g} MBq (ratio {ratio:.2f})"
+    if ratio > 2:
+        assert result.exit_code == 2, result.output
+        error = json.loads(result.stderr)
+        assert error["field"] == "injected_activity_bq"
+        assert numbers in error["expected"]
+        assert decayed in error["expected"]
+    else:
+        assert result.exit_code == 0, result.output
+        warnings = json.loads(result.stdout)["summary"]["warnings"]
+        assert numbers in warnings[0]
+        assert decayed in warnings[0]
+        assert "more than the injected activity by 20%" in warnings[0]
+
+
+def test_text_output_states_model_recovery_density_and_extrapolation(
+    study: tuple[Path, SyntheticPatient], tmp_path: Path
+) -> None:
+    """4 h + 24 h only, no HU table, GTM at 10 mm: every fact and warning is printed."""
+    directory, _ = study
+
+    def early_without_table(m: dict[str, Any]) -> None:
+        m["spect"] = m["spect"][:2]
+        del m["truth"]["hu_density_calibration"]
+
+    manifest = _manifest_copy(directory, "early", early_without_table)
+    try:
+        result = runner.invoke(
+            app,
+            [
+                "dosimetry", "voxel", str(manifest), "-o", str(tmp_path), "--device", "cpu",
+                "--psf-fwhm", "10 mm", "--dose-method", "led",
+            ],
+        )  # fmt: skip
+    finally:
+        manifest.unlink()
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["summary"]
+    counts = summary["tia_method_counts"]
+    most = summary["fit_model_most_used"]
+    assert counts.get("biexp", 0) == 0  # 2 points: no bi-exponential fit
+    assert most != "biexp"
+    assert counts[most] == max(v for k, v in counts.items() if k not in ("zero", "outside"))
+    assert f"TIA fit (mostly {most}," in text
+    rc = summary["recovery_coefficients"]
+    assert (
+        "Recovery correction applied (GTM, PSF FWHM 10 mm; condition number "
+        f"{summary['gtm_condition_number']:.1f}); recovery coefficients: kidneys "
+        f"{rc['kidneys']:.2f}"
+        in text.replace(f"tumour_1 {rc['tumour_1']:.2f}, ", "").replace(
+            f"tumour_2 {rc['tumour_2']:.2f}, ", ""
+        )
+    )
+    assert "note: density_corrected: false (no HU→density table: give --hu-density FILE)" in text
+    kidneys = summary["region_extrapolated_fraction"]["kidneys"]
+    assert kidneys > 0.5  # 24 h last point: most of the kidney TIA is extrapolated
+    note = f"{100 * kidneys:.0f} % of the TIA of kidneys lies after the last time point (24 h)"
+    assert note in " ".join(summary["warnings"])
+    assert f"note: {note}" in text

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -48,6 +49,9 @@ from prrt.units import Dimension, parse_quantity, parse_timestamp
 
 __all__ = ["register"]
 
+#: Image activity above the decayed injected activity by more than 10 %: warning; 2x: refused.
+IMAGE_ACTIVITY_TOLERANCE = 1.10
+IMAGE_ACTIVITY_REFUSAL = 2.0
 _STEPS = ("read study", "time-integrated activity", "absorbed dose", "write results")
 
 
@@ -132,15 +136,77 @@ def _table(*columns: str, title: str) -> Table:
     return table
 
 
+def _render_recovery(summary: dict[str, Any]) -> None:
+    """State the recovery (GTM) correction: FWHM, RC per region, condition number."""
+    coefficients = summary.get("recovery_coefficients")
+    if not coefficients:
+        stdout_console.print("Recovery correction: not applied (no --psf-fwhm)")
+        return
+    skipped = set(summary.get("recovery_uncorrected_regions") or [])
+    parts = ", ".join(
+        f"{name} {rc:.2f}" + (" (not corrected)" if name in skipped else "")
+        for name, rc in coefficients.items()
+    )
+    cond = summary.get("gtm_condition_number")
+    stdout_console.print(
+        f"Recovery correction applied (GTM, PSF FWHM {summary.get('psf_fwhm_mm'):g} mm; "
+        f"condition number {cond:.1f}); recovery coefficients: {parts}"
+        if cond is not None
+        else f"Recovery correction applied (GTM); recovery coefficients: {parts}"
+    )
+
+
+def _image_activity_check(study: Any) -> str | None:
+    """Compare the image activity at the first time point with the decayed injected activity.
+
+    More than 10 % above: a warning (returned); more than twice: refused.  Both
+    numbers are named (calibration, unit or injected-activity error).
+    """
+    from prrt.physics import get_nuclide
+
+    first = study.spect[0]
+    if first.acquisition_time is None:
+        return None
+    elapsed_s = (first.acquisition_time - study.injection_time).total_seconds()
+    decayed_bq = study.injected_activity_bq * float(
+        np.exp(-get_nuclide(study.nuclide).decay_constant_per_s * elapsed_s)
+    )
+    image_bq = float(np.asarray(first.array, dtype=np.float64).sum())
+    if image_bq <= IMAGE_ACTIVITY_TOLERANCE * decayed_bq:
+        return None
+    ratio = image_bq / decayed_bq
+    what = (
+        f"total image activity {image_bq / 1e6:.5g} MBq at the first time point "
+        f"({elapsed_s / 3600:.3g} h) vs injected {study.injected_activity_bq / 1e6:.5g} MBq "
+        f"decayed to {decayed_bq / 1e6:.5g} MBq (ratio {ratio:.2f})"
+    )
+    if ratio > IMAGE_ACTIVITY_REFUSAL:
+        raise InvalidInputError(
+            "injected_activity_bq",
+            f"{study.injected_activity_bq:g} Bq",
+            f"at least half the image activity: {what}",
+            hint="check the camera sensitivity (cps/MBq), the image units and the injected activity",
+        )
+    return (
+        f"{what}: the image holds more than the injected activity by {ratio - 1:.0%}; "
+        "check the camera sensitivity, the image units and the injected activity"
+    )
+
+
 def _render_text(payload: dict[str, Any]) -> None:
     summary = payload["summary"]
+    counts = summary.get("tia_method_counts") or {}
+    total = sum(v for v in counts.values() if v)
+    most = summary.get("fit_model_most_used")
+    model = f"mostly {most}, {counts[most] / total:.0%} of voxels" if most and total else "-"
     stdout_console.print(
         f"Voxel dosimetry {summary['nuclide']} · TIA {summary['tia_method']} "
-        f"({summary['fit_model']}) · dose {summary['dose_method']} · {summary['backend']}"
+        f"({model}) · dose {summary['dose_method']} · {summary['backend']}",
+        style="bold",
     )
-    counts = summary.get("tia_method_counts") or {}
     used = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
     stdout_console.print(f"TIA methods (voxels): {used or '-'}")
+    _render_recovery(summary)
     table = _table(
         "VOI",
         "mL",
@@ -169,6 +235,15 @@ def _render_text(payload: dict[str, Any]) -> None:
     stdout_console.print(table)
     for warning in summary.get("warnings") or []:
         stdout_console.print(Text.assemble(("note: ", "yellow"), str(warning)))
+    if not summary.get("density_corrected"):
+        why = summary.get("density_note") or "no HU→density table"
+        stdout_console.print(
+            Text.assemble(
+                ("note: ", "yellow"),
+                f"density_corrected: false ({why}); doses assume the kernel's soft tissue "
+                "(1.04 g/mL) everywhere, air and lung included",
+            )
+        )
     stdout_console.print("Files: " + ", ".join(payload["files"].values()))
 
 
@@ -224,6 +299,7 @@ def _run(
             stated_by="--acquisition-time",
             stated_injection_by="--injection-time",
         )
+        activity_note = _image_activity_check(study)
         spect_grid = study.spect[0]
         if psf_fwhm_mm is not None:
             check_psf_fwhm(
@@ -293,6 +369,14 @@ def _run(
         summary["hu_density_calibration"] = (
             calibration.to_dict() if calibration is not None else None
         )
+        if calibration is None:
+            summary["density_note"] = (
+                "--no-density-correction"
+                if not density_correction
+                else "no HU→density table: give --hu-density FILE"
+            )
+        if activity_note is not None:
+            summary["warnings"] = [activity_note, *summary["warnings"]]
         summary_path = out_dir / "summary.json"
         files["summary"] = str(summary_path)
         summary_path.write_text(

@@ -61,6 +61,7 @@ from prrt.dosimetry.voxel.dvh import (
 from prrt.dosimetry.voxel.kernels import EmissionSet, VoxelKernel, voxel_kernel
 from prrt.dosimetry.voxel.led import local_energy_deposition
 from prrt.dosimetry.voxel.recovery import (
+    UNASSIGNED_REGION,
     RecoveryCorrection,
     TransferMatrix,
     check_psf_fwhm,
@@ -81,6 +82,8 @@ from prrt.provenance import Step
 from prrt.units import J_PER_MEV, seconds_between
 
 __all__ = [
+    "EXTRAPOLATION_WARNING_FRACTION",
+    "RECOVERY_FACTOR_WARNING",
     "DoseMethod",
     "RegionFit",
     "TiaApproach",
@@ -88,6 +91,7 @@ __all__ = [
     "VoxelTiaMap",
     "compute_voxel_dose",
     "compute_voxel_tia",
+    "is_organ_region",
     "voxel_dosimetry",
 ]
 
@@ -98,6 +102,75 @@ _REGION_FIT_ITERATIONS = 200
 _DVH_BINS = 50
 #: Soft tissue, as the kernels (§3.6.1), when LED has no density map.
 _DEFAULT_LED_DENSITY = 1.04
+#: Warn when more than this share of a VOI's TIA lies after the last time point
+#: (the same threshold as the organ-level fits of prrt.kinetics).
+EXTRAPOLATION_WARNING_FRACTION = 0.5
+#: Warn when the GTM multiplies an organ's activity by more than 1.5 (RC < 1/1.5).
+RECOVERY_FACTOR_WARNING = 1.5
+#: VOI names that denote lesions (not organs) for the organ-only warnings.
+_LESION_PREFIXES = ("tumour", "tumor", "lesion", "met", "node", "gtv")
+
+
+def is_organ_region(name: str) -> bool:
+    """Whether a VOI name denotes an organ (not a lesion, nor the unassigned rest).
+
+    Lesions are VOIs whose name starts with tumour/tumor/lesion/met/node/gtv.
+
+    Examples
+    --------
+    >>> [is_organ_region(n) for n in ("kidneys", "Tumour_2", "lesion 3", "unassigned")]
+    [True, False, False, False]
+    """
+    lowered = name.strip().lower()
+    return name != UNASSIGNED_REGION and not lowered.startswith(_LESION_PREFIXES)
+
+
+def _zero_start_trapezoid(rows: FloatArray, times_s: FloatArray) -> FloatArray:
+    """Area under each row's TAC from A(0) = 0 to the last time point, Bq·s."""
+    t = np.concatenate([[0.0], times_s])
+    a = np.concatenate([np.zeros((rows.shape[0], 1)), rows], axis=1)
+    area: FloatArray = np.sum(0.5 * (a[:, 1:] + a[:, :-1]) * np.diff(t), axis=1)
+    return area
+
+
+def _extrapolated_fractions(
+    names: Sequence[str], tac: FloatArray, tia_bq_s: Sequence[float], times_s: FloatArray
+) -> dict[str, float]:
+    """Share of each region's TIA after the last time point (1 − measured area / TIA).
+
+    The measured area is the zero-start trapezoid of the region TAC up to the last
+    time point (the convention of the voxel fit chain); shares are clipped to [0, 1].
+    """
+    measured = _zero_start_trapezoid(np.asarray(tac, dtype=np.float64), times_s)
+    out: dict[str, float] = {}
+    for name, area, total in zip(names, measured, tia_bq_s, strict=True):
+        out[name] = float(np.clip(1.0 - area / total, 0.0, 1.0)) if total > 0 else 0.0
+    return out
+
+
+def _kinetics_warnings(
+    extrapolated: Mapping[str, float],
+    times_s: FloatArray,
+    recovery: Mapping[str, float] | None,
+    uncorrected: Sequence[str],
+) -> list[str]:
+    notes: list[str] = []
+    last_h = float(times_s[-1]) / 3600.0
+    for name, share in extrapolated.items():
+        if name != UNASSIGNED_REGION and share > EXTRAPOLATION_WARNING_FRACTION:
+            notes.append(
+                f"{100 * share:.0f} % of the TIA of {name} lies after the last time point "
+                f"({last_h:.0f} h), outside the measured interval, and is extrapolated by the "
+                "fit; consider a later time point"
+            )
+    for name, rc in (recovery or {}).items():
+        if is_organ_region(name) and name not in uncorrected and rc * RECOVERY_FACTOR_WARNING < 1:
+            notes.append(
+                f"recovery (GTM) correction multiplies the activity of {name} by about "
+                f"{1 / rc:.2f} (recovery coefficient {rc:.2f} < {1 / RECOVERY_FACTOR_WARNING:.2f}); "
+                "check the PSF FWHM and the VOI"
+            )
+    return notes
 
 
 class TiaApproach(str, Enum):
@@ -152,7 +225,9 @@ class VoxelTiaMap:
     gtm_condition_number
         Condition number of the solved transfer matrix (``None``: no correction).
     warnings
-        Notes for the user (partial-volume correction checks).
+        Notes for the user (partial-volume correction and extrapolation checks).
+    region_extrapolated_fraction
+        Share of each region's TIA after the last time point (extrapolated).
     """
 
     tia: Volume
@@ -168,6 +243,17 @@ class VoxelTiaMap:
     recovery_uncorrected: tuple[str, ...] = ()
     gtm_condition_number: float | None = None
     warnings: tuple[str, ...] = ()
+    region_extrapolated_fraction: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def most_used_method(self) -> str | None:
+        """The integration method of most voxels with activity (``None``: no such voxel).
+
+        Voxels without activity (``zero``) or left out (``outside``) are not counted.
+        """
+        idle = (TiaMethod.ZERO.value, TiaMethod.OUTSIDE.value)
+        used = {k: v for k, v in self.method_counts.items() if v and k not in idle}
+        return max(used, key=lambda k: used[k]) if used else None
 
 
 @dataclass(frozen=True)
@@ -266,6 +352,7 @@ class VoxelDoseResult:
             "dose_method": self.dose_method.value,
             "tia_method": tia_map.approach.value if tia_map else None,
             "fit_model": tia_map.model.value if tia_map else None,
+            "fit_model_most_used": tia_map.most_used_method if tia_map else None,
             "tia_method_counts": dict(tia_map.method_counts) if tia_map else None,
             "region_tac_methods": dict(tia_map.region_methods) if tia_map else None,
             "psf_fwhm_mm": tia_map.psf_fwhm_mm if tia_map else None,
@@ -279,6 +366,9 @@ class VoxelDoseResult:
             ),
             "gtm_condition_number": tia_map.gtm_condition_number if tia_map else None,
             "times_s": list(tia_map.times_s) if tia_map else None,
+            "region_extrapolated_fraction": (
+                dict(tia_map.region_extrapolated_fraction) if tia_map else None
+            ),
             "backend": self.backend,
             "grid": {
                 "shape": list(self.dose.shape),
@@ -508,20 +598,18 @@ def compute_voxel_tia(
         tia = result.tia_bq_s
         counts = dict(result.method_counts)
         backend = result.backend
+        observed = np.array([tia[m].sum() for _, m in regions])
+        extrapolated = _extrapolated_fractions(
+            [n for n, _ in regions], _region_tac(stack, regions), list(observed), times_s
+        )
         if transfer is not None:
-            observed = np.array([tia[m].sum() for _, m in regions])
             correction = transfer.correct_checked(observed)
             corrected = correction.corrected
             tia = tia.copy()
             for (_, m), obs, cor in zip(regions, observed, corrected, strict=True):
                 tia[m] *= cor / obs if obs > 0 else 0.0
     else:
-        tac = np.array(
-            [
-                [float(stack[t][m].sum(dtype=np.float64)) for t in range(len(times_s))]
-                for _, m in regions
-            ]
-        )
+        tac = _region_tac(stack, regions)
         if transfer is not None:
             correction = transfer.correct_checked(tac)
             tac = correction.corrected
@@ -545,7 +633,20 @@ def compute_voxel_tia(
             tia[m] = value * (w / total if total > 0 else np.full(w.shape, 1.0 / w.size))
             region_methods[name] = method
             counts[method] = counts.get(method, 0) + int(m.sum())
+        extrapolated = _extrapolated_fractions(
+            [n for n, _ in regions],
+            tac,
+            [float(tia[m].sum()) for _, m in regions],
+            times_s,
+        )
     region_tia = {name: float(tia[m].sum()) for name, m in regions}
+    notes = list(correction.warnings) if correction else []
+    notes += _kinetics_warnings(
+        extrapolated,
+        times_s,
+        transfer.recovery_coefficients if transfer else None,
+        correction.uncorrected_regions if correction else (),
+    )
     step = Step(
         name="voxel_tia",
         method=(
@@ -584,8 +685,21 @@ def compute_voxel_tia(
         backend=backend,
         recovery_uncorrected=correction.uncorrected_regions if correction else (),
         gtm_condition_number=correction.condition_number if correction else None,
-        warnings=correction.warnings if correction else (),
+        warnings=tuple(notes),
+        region_extrapolated_fraction=extrapolated,
     )
+
+
+def _region_tac(stack: npt.NDArray[np.float32], regions: Sequence[tuple[str, Any]]) -> FloatArray:
+    """Activity in each region at each time point (rows: regions), Bq."""
+    tac: FloatArray = np.array(
+        [
+            [float(stack[t][m].sum(dtype=np.float64)) for t in range(stack.shape[0])]
+            for _, m in regions
+        ],
+        dtype=np.float64,
+    ).reshape(len(regions), stack.shape[0])
+    return tac
 
 
 def _fit_best_region(

@@ -269,3 +269,46 @@ def test_hybrid_with_kinetics_fit_best() -> None:
         compute_voxel_tia(
             maps, injection_time=INJECTION, nuclide="Lu-177", masks=masks, region_fit="spline"
         )
+
+
+def _zero_start_area(activity_bq: list[float], times_s: list[float]) -> float:
+    t = [0.0, *times_s]
+    a = [0.0, *activity_bq]
+    return sum(0.5 * (a[i] + a[i + 1]) * (t[i + 1] - t[i]) for i in range(len(times_s)))
+
+
+@pytest.mark.parametrize("approach", ["fit", "hybrid"])
+def test_extrapolated_share_after_an_early_last_time_point_is_warned(approach: str) -> None:
+    """Only 4 h and 24 h: the TIA A0/λ (analytic) mostly lies after 24 h; warning names the organ."""
+    maps, masks, tia_voxel = _maps()
+    early = maps[:2]
+    result = compute_voxel_tia(
+        early, injection_time=INJECTION, nuclide="Lu-177", masks=masks, approach=approach
+    )
+    n = int(masks["organ"].array.sum())
+    times_s = [h * 3600 for h in TIMES_H[:2]]
+    measured = _zero_start_area([n * 1e6 * np.exp(-LAMBDA_EFF * t) for t in times_s], times_s)
+    expected = 1 - measured / (n * tia_voxel)  # 0.71 (true share after 24 h: e^-λ·24h = 0.68)
+    assert result.region_extrapolated_fraction["organ"] == pytest.approx(expected, rel=1e-3)
+    assert expected == pytest.approx(0.71, abs=0.01)
+    notes = [w for w in result.warnings if "after the last time point" in w]
+    assert notes == [
+        f"{100 * expected:.0f} % of the TIA of organ lies after the last time point (24 h), "
+        "outside the measured interval, and is extrapolated by the fit; consider a later time point"
+    ]
+
+
+def test_extrapolated_share_with_a_late_last_time_point_is_not_warned() -> None:
+    """Up to 168 h the share after the last point is e^-λ·168h ≈ 7 % (analytic): no warning."""
+    maps, masks, tia_voxel = _maps()
+    result = compute_voxel_tia(maps, injection_time=INJECTION, nuclide="Lu-177", masks=masks)
+    times_s = [h * 3600 for h in TIMES_H]
+    measured = _zero_start_area([1e6 * np.exp(-LAMBDA_EFF * t) for t in times_s], times_s)
+    share = result.region_extrapolated_fraction["organ"]
+    assert share == pytest.approx(1 - measured / tia_voxel, rel=1e-3)
+    assert share < 0.1
+    assert not any("after the last time point" in w for w in result.warnings)
+    # the organ's 64 voxels: 4 points → bi-exponential (or mono); empty voxels are no fit
+    assert result.most_used_method in {"mono", "biexp"}
+    counts = {k: v for k, v in result.method_counts.items() if k not in ("zero", "outside")}
+    assert counts[result.most_used_method] == max(counts.values()) > 0

@@ -118,3 +118,52 @@ def test_correction_creating_activity_is_refused() -> None:
     assert "2 x the measured total" in str(info.value.value)
     kept = TransferMatrix(("a", "b"), np.diag([0.95, 0.95]), 10.0).correct_checked([1.0, 3.0])
     assert kept.total_ratio == pytest.approx(1 / 0.95)
+
+
+def test_large_recovery_factor_of_an_organ_is_warned_not_of_a_lesion() -> None:
+    """A 4³-voxel organ at FWHM 10 mm (RC < 0.67): warning naming it and its RC; lesions exempt."""
+    from datetime import UTC, datetime, timedelta
+
+    from prrt.dosimetry.voxel.pipeline import compute_voxel_tia, is_organ_region
+    from prrt.imaging.volume import Volume, VoxelQuantity
+
+    injection = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    shape, spacing, fwhm_mm = (24, 24, 24), 4.0, 10.0
+    small = np.zeros(shape, bool)
+    small[10:14, 10:14, 10:14] = True
+    body = np.zeros(shape, bool)
+    body[4:20, 4:20, 4:20] = True
+    sigma = fwhm_mm / (2 * math.sqrt(2 * math.log(2))) / spacing
+    truth = np.where(small, 1e6, np.where(body, 1e4, 0.0))
+    blurred = ndimage.gaussian_filter(truth, sigma, mode="constant", truncate=4.0)
+    maps = [
+        Volume.from_spacing(
+            blurred * np.exp(-1e-5 * h * 3600),
+            spacing_mm=(spacing,) * 3,
+            quantity=VoxelQuantity.ACTIVITY_BQ,
+            acquisition_time=injection + timedelta(hours=h),
+        )
+        for h in (4.0, 24.0, 96.0, 168.0)
+    ]
+    results = {}
+    for name in ("adrenal", "lesion_1"):
+        masks = {
+            name: Volume.from_spacing(
+                small, spacing_mm=(spacing,) * 3, quantity=VoxelQuantity.MASK
+            ),
+            "body": Volume.from_spacing(
+                body, spacing_mm=(spacing,) * 3, quantity=VoxelQuantity.MASK
+            ),
+        }
+        results[name] = compute_voxel_tia(
+            maps, injection_time=injection, nuclide="Lu-177", masks=masks, psf_fwhm_mm=fwhm_mm
+        )
+    rc = results["adrenal"].recovery_coefficients["adrenal"]
+    assert 0.25 <= rc < 1 / 1.5
+    assert results["adrenal"].recovery_coefficients["body"] > 1 / 1.5
+    assert [w for w in results["adrenal"].warnings if "recovery (GTM)" in w] == [
+        f"recovery (GTM) correction multiplies the activity of adrenal by about {1 / rc:.2f} "
+        f"(recovery coefficient {rc:.2f} < 0.67); check the PSF FWHM and the VOI"
+    ]
+    assert not any("recovery (GTM)" in w for w in results["lesion_1"].warnings)
+    assert (is_organ_region("adrenal"), is_organ_region("lesion_1")) == (True, False)
