@@ -236,3 +236,24 @@ def test_two_point_fit_shows_r_squared_as_not_applicable(tmp_path: Path) -> None
     assert "n/a (0 dof)" in text.stdout
     assert "1.000" not in text.stdout.split("Doses")[0]
     assert "no residual degrees of freedom (2 points, 2 parameters)" in text.stdout
+
+
+def test_a_huge_wrong_value_is_summarised_not_dumped(tmp_path: Path) -> None:
+    """A prrt output file fed back as a study: the error names the field, not 10 kB of it."""
+    wrong = {"studies": [{"file": "x", "values": list(range(2000))}]}
+    path = _write_named(tmp_path, wrong, "output.json")
+    text = runner.invoke(app, ["dosimetry", "organ", path])
+    assert text.exit_code == 2
+    assert "studies: got" in text.stderr
+    assert "(1 item, " in text.stderr
+    assert len(text.stderr) < 600
+    problem = runner.invoke(app, ["dosimetry", "organ", path, "--format", "json"])
+    assert problem.exit_code == 2
+    assert len(problem.stderr) < 1000
+    tia = _study()
+    tia["cycles"][0]["regions"][0]["tia"] = ["1 MBq h"] * 1000
+    result = runner.invoke(app, ["dosimetry", "organ", _write_named(tmp_path, tia, "tia.json")])
+    assert result.exit_code == 2
+    assert "['1 MBq h', …] (1000 items, 11000 characters)" in result.stderr
+    assert "the value is not of type 'string'" in result.stderr
+    assert len(result.stderr) < 600

@@ -58,6 +58,7 @@ from prrt.units import Dimension, parse_quantity, parse_timestamp
 
 __all__ = [
     "ACTIVITY_CONSISTENCY_ALLOWANCE",
+    "MAX_ECHOED_VALUE_CHARS",
     "ORGAN_MASS_PLAUSIBLE_RANGE",
     "SCHEMA_KEYS",
     "STUDY_SCHEMA_VERSION",
@@ -68,6 +69,7 @@ __all__ = [
     "RegionInput",
     "ReportedDose",
     "StudySettings",
+    "compact_value",
     "organ_study_schema",
     "parse_study",
 ]
@@ -175,7 +177,54 @@ def _validate_schema(data: Any) -> None:
         raise UnitError(
             _path(parts), err.instance, expected, hint="the unit must be given explicitly"
         )
-    raise InvalidInputError(_path(parts), err.instance, expected, hint=err.message)
+    message = err.message
+    if message.startswith(repr(err.instance)):
+        # jsonschema repeats the whole value; the error already shows it (shortened).
+        message = "the value" + message[len(repr(err.instance)) :]
+    raise InvalidInputError(_path(parts), err.instance, expected, hint=message)
+
+
+#: Longest repr of a value echoed in a study error; longer values are summarised.
+MAX_ECHOED_VALUE_CHARS = 200
+
+
+def compact_value(value: Any) -> Any:
+    """Return ``value``, or a short summary of it when its repr exceeds 200 characters.
+
+    A wrong file must not be dumped back in the error message.
+
+    Examples
+    --------
+    >>> compact_value("7.4 GBq")
+    '7.4 GBq'
+    >>> compact_value({"studies": ["x" * 300]})
+    '{"studies": …} (317 characters)'
+    >>> print(compact_value(["1 MBq h"] * 100))
+    ['1 MBq h', …] (100 items, 1100 characters)
+    >>> compact_value("a" * 250)[-25:]
+    'aaaaaaa… (250 characters)'
+    """
+    text = repr(value)
+    if len(text) <= MAX_ECHOED_VALUE_CHARS:
+        return value
+    if isinstance(value, Mapping):
+        keys = ", ".join(json.dumps(str(k)) + ": …" for k in itertools.islice(value, 5))
+        more = ", …" if len(value) > 5 else ""
+        return f"{{{keys}{more}}} ({len(text)} characters)"
+    if isinstance(value, list | tuple):
+        first = repr(value[0]) if value else ""
+        first = first if len(first) <= 60 else first[:60] + "…"
+        items = "1 item" if len(value) == 1 else f"{len(value)} items"
+        return f"[{first}, …] ({items}, {len(text)} characters)"
+    if isinstance(value, str):
+        return f"{value[:120]}… ({len(value)} characters)"
+    return f"{text[:120]}… ({len(text)} characters)"
+
+
+def _compact_text(text: str | None) -> str | None:
+    if text is None or len(text) <= 2 * MAX_ECHOED_VALUE_CHARS:
+        return text
+    return f"{text[: 2 * MAX_ECHOED_VALUE_CHARS]}… ({len(text)} characters)"
 
 
 # --------------------------------------------------------------------------- inputs
@@ -603,7 +652,9 @@ def parse_study(data: Any) -> OrganStudy:
     ------
     InvalidInputError
         Naming the JSON path of the first problem: a missing field, a value
-        without unit, an unknown organ or nuclide, a mass of zero, etc.
+        without unit, an unknown organ or nuclide, a mass of zero, etc.  A
+        value (or hint) longer than 200 characters is summarised
+        (:func:`compact_value`).
 
     Examples
     --------
@@ -621,6 +672,17 @@ def parse_study(data: Any) -> OrganStudy:
     ...
     prrt.errors.UnitError: cycles[0].administered_activity: got 7.4; expected an activity with an explicit unit, e.g. '7.4 GBq' (the unit must be given explicitly)
     """
+    try:
+        return _parse_study(data)
+    except InvalidInputError as err:
+        value, hint = compact_value(err.value), _compact_text(err.hint)
+        if value is err.value and hint is err.hint:
+            raise
+        raise type(err)(err.field, value, err.expected, hint) from err
+
+
+def _parse_study(data: Any) -> OrganStudy:
+    """Body of :func:`parse_study` (errors not yet shortened)."""
     _validate_schema(data)
     patient = data["patient"]
     settings_raw = data.get("settings", {})

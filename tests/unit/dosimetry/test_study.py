@@ -22,6 +22,7 @@ from prrt.dosimetry.study import (
     parse_study,
     run_study,
 )
+from prrt.dosimetry.study_input import compact_value
 from prrt.dosimetry.svalues import Phantom, load_svalue_table
 from prrt.errors import InvalidInputError, UnitError
 
@@ -538,3 +539,16 @@ def test_good_clearing_curve_has_no_fit_warning() -> None:
     assert record["fit_warnings"] == []
     assert result.plan is not None
     assert result.plan.reliable
+
+
+def test_long_values_in_errors_are_summarised() -> None:
+    """repr longer than 200 characters: keys or item count and length, not the value."""
+    assert compact_value("7.4 GBq") == "7.4 GBq"
+    assert compact_value({"studies": ["x" * 300]}) == '{"studies": …} (317 characters)'
+    data = _minimal()
+    data["cycles"] = "y" * 5000
+    with pytest.raises(InvalidInputError) as caught:
+        parse_study(data)
+    assert caught.value.field == "cycles"
+    assert caught.value.value.endswith("… (5000 characters)")
+    assert len(str(caught.value)) < 400
