@@ -168,7 +168,7 @@ def _check_span(
             field,
             value,
             f"times within {max_half_lives:.3g} half-lives of {nuclide.name} ({half_lives:.4g} half-lives given): {problem}",
-            hint="check the dates (assay_time, injection_time, residual_time)",
+            hint="check the dates: assay_time, injection_time, residual_time",
         )
 
 
