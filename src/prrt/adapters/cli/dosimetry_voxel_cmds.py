@@ -196,9 +196,13 @@ def _image_activity_check(study: Any) -> str | None:
 def _render_text(payload: dict[str, Any]) -> None:
     summary = payload["summary"]
     counts = summary.get("tia_method_counts") or {}
-    total = sum(v for v in counts.values() if v)
+    total = sum(v for k, v in counts.items() if v and k not in ("zero", "outside"))
     most = summary.get("fit_model_most_used")
-    model = f"mostly {most}, {counts[most] / total:.0%} of voxels" if most and total else "-"
+    model = (
+        f"mostly {most}, {counts[most] / total:.0%} of voxels with activity"
+        if most and total
+        else "no voxel with activity"
+    )
     stdout_console.print(
         f"Voxel dosimetry {summary['nuclide']} · TIA {summary['tia_method']} "
         f"({model}) · dose {summary['dose_method']} · {summary['backend']}",
