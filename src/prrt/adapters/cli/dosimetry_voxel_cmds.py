@@ -82,8 +82,8 @@ def _prepare_output(out_dir: Path) -> Path:
         )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".prrt-write-test-"):
-            pass
+        # Prove the directory is writable before any computation (the probe is deleted on close).
+        tempfile.NamedTemporaryFile(dir=out_dir, prefix=".prrt-write-test-").close()
     except OSError as err:
         raise InvalidInputError(
             "--output",
