@@ -46,6 +46,26 @@ _START_BUDGET = 200
 _MAX_CONDITION = 1e14
 
 
+def check_common_settings(
+    *, physical_decay_constant_per_s: float | None, extrapolation_warning_fraction: float
+) -> None:
+    """Validate the settings shared by every fitter (decay constant, warning fraction)."""
+    if physical_decay_constant_per_s is not None and not (
+        math.isfinite(physical_decay_constant_per_s) and physical_decay_constant_per_s > 0
+    ):
+        raise InvalidInputError(
+            "physical_decay_constant_per_s",
+            physical_decay_constant_per_s,
+            "a positive decay constant in 1/s",
+        )
+    if not 0.0 < extrapolation_warning_fraction <= 1.0:
+        raise InvalidInputError(
+            "extrapolation_warning_fraction",
+            extrapolation_warning_fraction,
+            "a fraction in (0, 1]",
+        )
+
+
 class TacFitter(ABC):
     """Base class of the sum-of-exponentials fitters; subclasses declare only the model.
 
@@ -87,20 +107,10 @@ class TacFitter(ABC):
         extrapolation_warning_fraction: float = 0.5,
         max_evaluations: int = 2000,
     ) -> None:
-        if physical_decay_constant_per_s is not None and not (
-            math.isfinite(physical_decay_constant_per_s) and physical_decay_constant_per_s > 0
-        ):
-            raise InvalidInputError(
-                "physical_decay_constant_per_s",
-                physical_decay_constant_per_s,
-                "a positive decay constant in 1/s",
-            )
-        if not 0.0 < extrapolation_warning_fraction <= 1.0:
-            raise InvalidInputError(
-                "extrapolation_warning_fraction",
-                extrapolation_warning_fraction,
-                "a fraction in (0, 1]",
-            )
+        check_common_settings(
+            physical_decay_constant_per_s=physical_decay_constant_per_s,
+            extrapolation_warning_fraction=extrapolation_warning_fraction,
+        )
         if max_evaluations < 10:
             raise InvalidInputError("max_evaluations", max_evaluations, "an integer >= 10")
         self.allow_net_uptake = allow_net_uptake

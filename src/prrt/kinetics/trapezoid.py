@@ -24,6 +24,7 @@ import numpy as np
 
 from prrt._typing import FloatArray
 from prrt.errors import ExtrapolationWarning, FitError, FitQualityWarning, InvalidInputError
+from prrt.kinetics._fitter_base import check_common_settings
 from prrt.kinetics._physics import physical_decay_constant_per_s
 from prrt.kinetics.fit import TacFit
 from prrt.kinetics.tac import TimeActivityCurve
@@ -85,20 +86,10 @@ class TrapezoidFitter:
             raise InvalidInputError("start", start, "'zero' or 'rect'")
         if isinstance(tail_points, bool) or not isinstance(tail_points, int) or tail_points < 2:
             raise InvalidInputError("tail_points", tail_points, "an integer >= 2")
-        if physical_decay_constant_per_s is not None and not (
-            math.isfinite(physical_decay_constant_per_s) and physical_decay_constant_per_s > 0
-        ):
-            raise InvalidInputError(
-                "physical_decay_constant_per_s",
-                physical_decay_constant_per_s,
-                "a positive decay constant in 1/s",
-            )
-        if not 0.0 < extrapolation_warning_fraction <= 1.0:
-            raise InvalidInputError(
-                "extrapolation_warning_fraction",
-                extrapolation_warning_fraction,
-                "a fraction in (0, 1]",
-            )
+        check_common_settings(
+            physical_decay_constant_per_s=physical_decay_constant_per_s,
+            extrapolation_warning_fraction=extrapolation_warning_fraction,
+        )
         self.tail = tail
         self.start = start
         self.tail_points = tail_points
