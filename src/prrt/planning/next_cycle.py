@@ -306,9 +306,10 @@ def decide_next_cycle(
     label = next_cycle_decision(history, current, label_settings)
     cycles = _check_dosimetry(history, dosimetry)
     profile = limit_profile or load_limit_profile()
-    reasons = [Reason(code, text, "clinical-rules.md §4.4 CYC-ALGO") for code, text in zip(
-        label.reason_codes, label.reasons, strict=False
-    )]
+    reasons = [
+        Reason(code, text, "clinical-rules.md §4.4 CYC-ALGO")
+        for code, text in zip(label.reason_codes, label.reasons, strict=False)
+    ]
     action = _LABEL_ACTION[label.decision]
     activity = label.activity_bq
     missing = list(label.missing)
@@ -335,7 +336,12 @@ def decide_next_cycle(
         action, activity = _apply_limits(action, activity, checks, reasons, regimen)
         if action.gives_dose and activity is not None:
             plans, action, activity = _apply_projection(
-                cycles, profile, renal_risk_factors, action, activity, reasons,
+                cycles,
+                profile,
+                renal_risk_factors,
+                action,
+                activity,
+                reasons,
                 label_settings.full_activity_bq,
             )
         if lacking:

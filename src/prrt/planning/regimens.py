@@ -402,7 +402,10 @@ REGIMENS: Mapping[str, Regimen] = {
             prrt_day=10,
             source="Claringbold et al., Neuroendocrinology 2012; CONTROL-NET (clinical-rules.md COMBO-2)",
             confidence="R",
-            notes=(_FLUOROPYRIMIDINE_NOTE, "PRRT on day 10 of each cycle [R]: confirm in the protocol"),
+            notes=(
+                _FLUOROPYRIMIDINE_NOTE,
+                "PRRT on day 10 of each cycle [R]: confirm in the protocol",
+            ),
         ),
         Regimen(
             id="CAPECITABINE_PRRT",

@@ -127,9 +127,7 @@ class PatientFactors:
             _aware(self.last_short_acting_ssa, "patient.last_short_acting_ssa")
         g = self.prior_hypersensitivity_grade
         if g is not None and (isinstance(g, bool) or not isinstance(g, int) or not 0 <= g <= 5):
-            raise InvalidInputError(
-                "patient.prior_hypersensitivity_grade", g, "a CTCAE grade 0–5"
-            )
+            raise InvalidInputError("patient.prior_hypersensitivity_grade", g, "a CTCAE grade 0–5")
 
     @property
     def bsa_m2(self) -> float | None:
@@ -531,7 +529,9 @@ def plan_course(
     try:
         the_intent = Intent(intent) if intent is not None else regimen.default_intent
     except ValueError as err:
-        raise InvalidInputError("intent", intent, "one of " + ", ".join(i.value for i in Intent)) from err
+        raise InvalidInputError(
+            "intent", intent, "one of " + ", ".join(i.value for i in Intent)
+        ) from err
     try:
         protocol = AminoAcidProtocol(amino_acid_protocol)
     except ValueError as err:
@@ -557,7 +557,10 @@ def plan_course(
         raise InvalidInputError(
             "imaging_hours", imaging_hours, "increasing times in hours within 14 days"
         )
-    if patient.prior_hypersensitivity_grade is not None and patient.prior_hypersensitivity_grade >= 3:
+    if (
+        patient.prior_hypersensitivity_grade is not None
+        and patient.prior_hypersensitivity_grade >= 3
+    ):
         raise InvalidInputError(
             "patient.prior_hypersensitivity_grade",
             patient.prior_hypersensitivity_grade,
@@ -587,7 +590,9 @@ def plan_course(
             regimen, index + 1, t0, previous, patient, protocol, hours, activities
         )
         planned.append(
-            PlannedCycle(index + 1, t0, dict(activities), tuple(sorted(events, key=lambda e: e.start)))
+            PlannedCycle(
+                index + 1, t0, dict(activities), tuple(sorted(events, key=lambda e: e.start))
+            )
         )
         previous = t0
     course_events = _course_events(first, planned[-1].prrt_start)
