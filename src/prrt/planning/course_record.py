@@ -12,6 +12,10 @@ given.  :meth:`CourseRecord.from_dict` refuses, naming the field:
   before the previous administration (``lab_draws[i].date``);
 * unknown units, implausible values and missing required fields.
 
+Organ doses are ``{"cycle": 1, "regions": {"kidneys": "4.1 Gy"}}`` or, so that the
+BED limits can be checked, ``{"kidneys": {"absorbed_dose": "4.1 Gy",
+"effective_half_life": "50 h"}}`` (or ``g_factor`` with ``alpha_beta``).
+
 :meth:`CourseRecord.decide` replays the earlier intervals (so that a toxicity
 seen again is recognised as recurrent), then decides the next cycle with
 :func:`prrt.planning.next_cycle.decide_next_cycle`.  The worst values since the
@@ -38,6 +42,7 @@ from prrt.clinical.dose_modification import (
 )
 from prrt.clinical.renal import Sex
 from prrt.dosimetry.course import CycleDosimetry, CycleOrganDose
+from prrt.dosimetry.radiobiology import g_factor_mono_exponential, radiobiology_parameters
 from prrt.errors import InvalidInputError
 from prrt.planning.next_cycle import NextCycleDecision, decide_next_cycle, settings_for_regimen
 from prrt.planning.regimens import Regimen, get_regimen
@@ -120,6 +125,72 @@ def _panel(doc: Any, field: str) -> LabPanel:
             field, doc, "an object of lab values such as {'platelets': '210 10^9/L'}"
         )
     return LabPanel.parse({k: str(v) for k, v in doc.items()}, field_prefix=field)
+
+
+def _organ_dose(region: str, value: Any, field: str) -> CycleOrganDose:
+    """A region's dose of one cycle: ``"4.1 Gy"`` or an object with its kinetics for the BED.
+
+    The object form is ``{"absorbed_dose": "4.1 Gy", "effective_half_life": "50 h"}``
+    (G factor of a mono-exponential clearance with the tissue's repair half-time and
+    α/β from ``radiobiology_parameters``) or ``{"absorbed_dose": ..., "g_factor": 0.053,
+    "alpha_beta": "2.6 Gy"}``.
+    """
+    if not isinstance(value, Mapping):
+        dose = parse_quantity(str(value), Dimension.ABSORBED_DOSE, field=field, nonnegative=True)
+        return CycleOrganDose(region, dose)
+    dose = parse_quantity(
+        str(_require(value, "absorbed_dose", field + ".")),
+        Dimension.ABSORBED_DOSE,
+        field=f"{field}.absorbed_dose",
+        nonnegative=True,
+    )
+    known = {"absorbed_dose", "effective_half_life", "g_factor", "alpha_beta"}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise InvalidInputError(
+            f"{field}.{unknown[0]}", value[unknown[0]], "one of " + ", ".join(sorted(known))
+        )
+    g: float | None = None
+    alpha_beta: float | None = None
+    if "effective_half_life" in value:
+        if "g_factor" in value:
+            raise InvalidInputError(
+                f"{field}.g_factor",
+                value["g_factor"],
+                "either g_factor or effective_half_life, not both",
+            )
+        t_eff_s = parse_quantity(
+            str(value["effective_half_life"]),
+            Dimension.TIME,
+            field=f"{field}.effective_half_life",
+            positive=True,
+        )
+        try:
+            params = radiobiology_parameters(region)
+        except InvalidInputError as err:
+            raise InvalidInputError(
+                f"{field}.effective_half_life",
+                value["effective_half_life"],
+                "a region with known radiobiology parameters, or g_factor and alpha_beta",
+            ) from err
+        g = g_factor_mono_exponential(
+            effective_half_life_s=t_eff_s, repair_half_time_s=params.repair_half_time_s
+        )
+        alpha_beta = params.alpha_beta_gy
+    if "g_factor" in value:
+        g = _number(value["g_factor"], f"{field}.g_factor", 0.0, 1.0, "a G factor")
+    if "alpha_beta" in value:
+        alpha_beta = parse_quantity(
+            str(value["alpha_beta"]),
+            Dimension.ABSORBED_DOSE,
+            field=f"{field}.alpha_beta",
+            positive=True,
+        )
+    elif g is not None and alpha_beta is None:
+        raise InvalidInputError(
+            f"{field}.alpha_beta", None, "α/β in Gy with a g_factor (e.g. '2.6 Gy')"
+        )
+    return CycleOrganDose(region, dose, g_factor=g, alpha_beta_gy=alpha_beta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,14 +365,8 @@ class CourseRecord:
                 raise InvalidInputError(
                     f"{prefix}.regions", regions, "an object such as {'kidneys': '4.1 Gy'}"
                 )
-            for name, text in regions.items():
-                dose = parse_quantity(
-                    str(text),
-                    Dimension.ABSORBED_DOSE,
-                    field=f"{prefix}.regions.{name}",
-                    nonnegative=True,
-                )
-                organs[name] = CycleOrganDose(name, dose)
+            for name, value in regions.items():
+                organs[name] = _organ_dose(name, value, f"{prefix}.regions.{name}")
             out.append(CycleDosimetry(cycle, given[cycle - 1].activity_bq, organs))
         return tuple(out)
 
