@@ -54,6 +54,7 @@ __all__ = [
     "CtcaeTerm",
     "grade",
     "grade_analyte",
+    "grade_thresholds",
 ]
 
 #: CTCAE version pinned by clinical-rules.md §0.4.
@@ -507,3 +508,29 @@ def grade_analyte(
             "an analyte with a CTCAE term: " + ", ".join(a.value for a in TERM_FOR_ANALYTE),
         )
     return grade(term, value, uln=uln, lln=lln, baseline=baseline, version=version)
+
+
+def grade_thresholds(
+    term: CtcaeTerm | str, *, lln: float | None = None, uln: float | None = None
+) -> tuple[tuple[int, float], ...]:
+    """Lower edge of each grade's band (value in the term's canonical unit), for plots.
+
+    Only the bands that need no baseline are returned (``absolute``, and
+    ``LLN``/``ULN`` when that limit is given); for a "decreased" term a value
+    below the edge has at least that grade, for an "increased" term a value
+    above it.
+
+    >>> grade_thresholds("platelet_count_decreased", lln=150)
+    ((1, 150.0), (2, 75.0), (3, 50.0), (4, 25.0))
+    >>> grade_thresholds("creatinine_increased", uln=90)
+    ((1, 90.0), (2, 135.0), (3, 270.0), (4, 540.0))
+    """
+    chosen = _check_term(term)
+    refs = {"absolute": 1.0, "LLN": lln, "ULN": uln}
+    edges: dict[int, float] = {}
+    for row in _rows():
+        ref = refs.get(row.reference)
+        if row.term is not chosen or ref is None or row.baseline not in ("any", "normal"):
+            continue
+        edges.setdefault(row.grade, float(row.factor) * float(ref))
+    return tuple(sorted(edges.items()))
