@@ -153,6 +153,12 @@ class DoseRateClearance:
         (27.38, 159.5)
         """
         a = _positive(activity_bq, "activity_bq", "a positive activity in Bq")
+        if not 1e5 <= a <= 1e12:
+            raise InvalidInputError(
+                "activity_bq",
+                activity_bq,
+                "an activity in Bq between 100 kBq and 1 TBq (7.4 GBq is 7.4e9)",
+            )
         k = _positive(
             dose_rate_usv_per_h_per_gbq,
             "dose_rate_usv_per_h_per_gbq",

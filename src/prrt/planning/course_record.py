@@ -113,6 +113,15 @@ def _date(value: Any, field: str) -> date:
         raise InvalidInputError(field, value, "a date YYYY-MM-DD") from err
 
 
+def _local_time(raw: Any, utc_time: datetime) -> datetime:
+    """The time at the offset it was given with (dates of draws are compared with its local date)."""
+    if isinstance(raw, datetime):
+        return raw
+    text = str(raw).strip()
+    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return moment if moment.utcoffset() is not None else utc_time
+
+
 def _number(value: Any, field: str, low: float, high: float, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise InvalidInputError(field, value, f"{what} between {low:g} and {high:g}")
@@ -232,8 +241,9 @@ class CourseRecord:
         patient = _require(doc, "patient", "")
         if not isinstance(patient, Mapping):
             raise InvalidInputError("patient", patient, "an object")
+        raw_sex = _require(patient, "sex", "patient.")
         try:
-            sex = Sex(_require(patient, "sex", "patient."))
+            sex = Sex(raw_sex)
         except ValueError as err:
             raise InvalidInputError(
                 "patient.sex", patient.get("sex"), "'female' or 'male'"
@@ -262,11 +272,12 @@ class CourseRecord:
             if not isinstance(a, Mapping):
                 raise InvalidInputError(prefix, a, "an object with cycle, time and activity")
             cycle = a.get("cycle")
-            if cycle != i + 1:
+            if isinstance(cycle, bool) or cycle != i + 1:
                 raise InvalidInputError(
                     f"{prefix}.cycle", cycle, f"{i + 1} (administrations in cycle order)"
                 )
-            when = parse_timestamp(_require(a, "time", prefix + "."), field=f"{prefix}.time")
+            raw_time = _require(a, "time", prefix + ".")
+            when = _local_time(raw_time, parse_timestamp(raw_time, field=f"{prefix}.time"))
             if given and when <= given[-1].time:
                 raise InvalidInputError(
                     f"{prefix}.time",

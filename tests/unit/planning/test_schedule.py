@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -56,7 +57,7 @@ def test_ssa_timing():
     assert not events(plan, EventKind.SSA_WASHOUT, cycle=2)
     maintenance = [e for e in plan.course_events if e.kind is EventKind.SSA_LONG_ACTING]
     assert maintenance[-1].start <= T0 + timedelta(days=18 * 30.4375)  # SSA-3: up to 18 months
-    gaps = {(b.start - a.start) for a, b in zip(maintenance, maintenance[1:], strict=False)}
+    gaps = {(b.start - a.start) for a, b in itertools.pairwise(maintenance)}
     assert gaps == {timedelta(weeks=4)}
 
 
@@ -91,7 +92,8 @@ def test_steroids_only_with_peritoneal_disease():
         get_regimen("LUTATHERA_STANDARD"), T0, PatientFactors(peritoneal_or_mesenteric_disease=True)
     )
     (st,) = events(peritoneal, EventKind.STEROIDS)
-    assert st.start == T0 and st.end - st.start == timedelta(weeks=2)
+    assert st.start == T0
+    assert st.end - st.start == timedelta(weeks=2)
     unknown = plan_course(get_regimen("LUTATHERA_STANDARD"), T0)
     assert any("not assessed" in w for w in unknown.warnings)
 
@@ -112,7 +114,8 @@ def test_dosimetry_guided_allows_up_to_eight_cycles():
 def test_retreatment_two_cycles_8_to_12_weeks():
     reg = get_regimen("RETREATMENT")
     plan = plan_course(reg, T0, PATIENT)
-    assert len(plan.cycles) == 2 and plan.intent.value == "retreatment"  # RETX-4
+    assert len(plan.cycles) == 2
+    assert plan.intent.value == "retreatment"
     assert len(plan_course(reg, T0, PATIENT, interval_days=84).cycles) == 2
     with pytest.raises(InvalidInputError, match="interval_days"):
         plan_course(reg, T0, PATIENT, interval_days=91)
@@ -124,7 +127,7 @@ def test_tandem_is_1_to_1_at_3_7_gbq_per_m2():
     acts = plan.cycles[0].activities_bq
     assert acts["Y-90"] == pytest.approx(acts["Lu-177"])  # COMBO-1 1:1
     assert acts["Y-90"] + acts["Lu-177"] == pytest.approx(3.7e9 * bsa)
-    with pytest.raises(InvalidInputError, match="patient.height"):
+    with pytest.raises(InvalidInputError, match=r"patient\.height"):
         plan_course(get_regimen("TANDEM_Y90_LU177"), T0, PatientFactors(weight_kg=70.0))
 
 
@@ -132,21 +135,25 @@ def test_captem_prrt_claringbold_days():
     plan = plan_course(get_regimen("CAPTEM_PRRT"), T0, PATIENT)
     cape, tmz = events(plan, EventKind.CHEMOTHERAPY)
     day1 = T0.date() - timedelta(days=9)  # PRRT on day 10
-    assert cape.start.date() == day1 and (cape.end.date() - cape.start.date()).days == 14
+    assert cape.start.date() == day1
+    assert (cape.end.date() - cape.start.date()).days == 14
     assert tmz.start.date() == day1 + timedelta(days=9)  # days 10-14
     assert (tmz.end.date() - tmz.start.date()).days == 5
     assert plan.cycles[0].activities_bq["Lu-177"] == pytest.approx(7.8e9)
-    assert "mg/day" in cape.details and "1500 mg/m²/day" in cape.details
+    assert "mg/day" in cape.details
+    assert "1500 mg/m²/day" in cape.details
 
 
 def test_capecitabine_prrt_and_sandwich():
     cap = plan_course(get_regimen("CAPECITABINE_PRRT"), T0, PATIENT)
     (c,) = events(cap, EventKind.CHEMOTHERAPY)
-    assert c.start.date() == T0.date() and (c.end.date() - c.start.date()).days == 14
+    assert c.start.date() == T0.date()
+    assert (c.end.date() - c.start.date()).days == 14
     sandwich = plan_course(get_regimen("SANDWICH_CAPTEM"), T0, PATIENT)
     cape, tmz = events(sandwich, EventKind.CHEMOTHERAPY)
     nxt = sandwich.cycles[1].prrt_start
-    assert T0 < cape.start < nxt and tmz.end < nxt  # CAPTEM between PRRT cycles
+    assert T0 < cape.start < nxt
+    assert tmz.end < nxt
 
 
 def test_alpha_emitters_per_kg():
@@ -154,7 +161,7 @@ def test_alpha_emitters_per_kg():
     assert pb.cycles[0].activities_bq["Pb-212"] == pytest.approx(2.5e6 * 70)  # 2.50 MBq/kg
     ac = plan_course(get_regimen("AC225_DOTATATE"), T0, PATIENT)
     assert ac.cycles[0].activities_bq["Ac-225"] == pytest.approx(100e3 * 70)
-    with pytest.raises(InvalidInputError, match="patient.weight"):
+    with pytest.raises(InvalidInputError, match=r"patient\.weight"):
         plan_course(get_regimen("PB212_DOTAMTATE"), T0)
 
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import math
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -35,6 +37,7 @@ __all__ = [
     "escape_markup",
     "fail_bad_input",
     "handle_errors",
+    "prepare_output_dir",
     "stderr_console",
     "stdout_console",
 ]
@@ -120,3 +123,23 @@ def emit(
         sys.stdout.write(json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
     else:
         render_text(payload)
+
+
+def prepare_output_dir(out_dir: Path) -> Path:
+    """Create the output directory (and check it is writable) before any computation."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInputError(
+            "--output", str(out_dir), "a directory (an existing file has this name)"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        # Prove the directory is writable before any computation (the probe is deleted on close).
+        tempfile.NamedTemporaryFile(dir=out_dir, prefix=".prrt-write-test-").close()
+    except OSError as err:
+        raise InvalidInputError(
+            "--output",
+            str(out_dir),
+            "a directory that can be created and written to",
+            hint=f"{type(err).__name__}: {err.strerror or err}",
+        ) from err
+    return out_dir

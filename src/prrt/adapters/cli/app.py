@@ -9,9 +9,11 @@ import typer
 from prrt import __version__
 from prrt.adapters.cli import (
     clinical_cmds,
+    demo_cmds,
     dosimetry_organ_cmds,
     dosimetry_voxel_cmds,
     physics_cmds,
+    planning_cmds,
 )
 from prrt.adapters.cli._common import EXIT_BAD_INPUT
 
@@ -49,6 +51,8 @@ def _root(
 
 physics_cmds.register(app)
 clinical_cmds.register(app)
+planning_cmds.register(app)
+demo_cmds.register(app)
 dosimetry_organ_cmds.register(dosimetry_app)
 dosimetry_voxel_cmds.register(dosimetry_app)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -41,6 +40,7 @@ from prrt.adapters.cli._common import (
     _jsonable,
     emit,
     handle_errors,
+    prepare_output_dir,
     stderr_console,
     stdout_console,
 )
@@ -72,26 +72,6 @@ def _load_calibration(path: Path | None, study_truth: dict[str, Any]) -> Any:
     if data is None:
         return None
     return HuDensityCalibration.from_mapping(data, field=field)
-
-
-def _prepare_output(out_dir: Path) -> Path:
-    """Create the output directory (and check it is writable) before any computation."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InvalidInputError(
-            "--output", str(out_dir), "a directory (an existing file has this name)"
-        )
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        # Prove the directory is writable before any computation (the probe is deleted on close).
-        tempfile.NamedTemporaryFile(dir=out_dir, prefix=".prrt-write-test-").close()
-    except OSError as err:
-        raise InvalidInputError(
-            "--output",
-            str(out_dir),
-            "a directory that can be created and written to",
-            hint=f"{type(err).__name__}: {err.strerror or err}",
-        ) from err
-    return out_dir
 
 
 def _cli_hint(text: str | None) -> str | None:
@@ -280,7 +260,7 @@ def _run(
         raise InvalidInputError(
             "STUDY", str(study_path), "an existing study directory or manifest.json"
         )
-    out_dir = _prepare_output(
+    out_dir = prepare_output_dir(
         output or (study_path if study_path.is_dir() else study_path.parent) / "voxel_dosimetry"
     )
     stated_injection = _timestamps([injection_time] if injection_time else None, "--injection-time")

@@ -22,7 +22,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +33,19 @@ from prrt.adapters.report import figures
 from prrt.adapters.report.demo_cohort import CohortMember, run_demo_cohort
 from prrt.adapters.report.demo_course import DemoCourse, run_demo_course
 from prrt.adapters.report.render import render_html, render_pdf
-from prrt.adapters.report.synthetic_course import demo_patient
+from prrt.adapters.report.synthetic_course import COHORT_VARIANTS, demo_patient
 from prrt.dosimetry.course import load_limit_profile
 from prrt.planning import InstructionSheet, instruction_sheet
 from prrt.provenance import Step
 
-__all__ = ["DEFAULT_FIRST_ADMINISTRATION", "DEMO_STEPS", "DemoResult", "run_demo"]
+__all__ = ["COHORT_STEPS", "DEFAULT_FIRST_ADMINISTRATION", "DEMO_STEPS", "DemoResult", "run_demo"]
 
 #: First PRRT of the demo course (a Monday, 09:00 CET).
 DEFAULT_FIRST_ADMINISTRATION = datetime(2027, 1, 11, 9, 0, tzinfo=timezone(timedelta(hours=1)))
 DEFAULT_SEED = 20270111
-#: Progress messages a full run reports (for a progress bar's total).
-DEMO_STEPS = 1 + 4 * 4 + 1 + 6 + 4
+#: Progress messages of a run without / with the cohort (for a progress bar's total).
+DEMO_STEPS = 1 + 4 * 4 + 1 + 3
+COHORT_STEPS = len(COHORT_VARIANTS)
 
 DISCLAIMER = (
     "Synthetic demonstration: the patient, images, labs and response are generated, not measured. "
@@ -122,7 +123,8 @@ def _record(
     cohort: list[CohortMember],
     sheets: list[InstructionSheet],
 ) -> dict[str, Any]:
-    assert course.organ_result is not None and course.follow_up is not None
+    assert course.organ_result is not None
+    assert course.follow_up is not None
     cycles = []
     for cycle, organ in zip(course.cycles, course.organ_result.cycles, strict=True):
         cycles.append(
@@ -145,7 +147,7 @@ def _record(
     p = course.patient
     return {
         "prrt_version": __version__,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "synthetic": True,
         "disclaimer": DISCLAIMER,
         "patient": {
@@ -233,7 +235,12 @@ def run_demo(
     report("HTML and PDF report")
     t = time.perf_counter()
     for name in ("report_html", "report_pdf", "record"):
-        files[name] = out / {"report_html": "report.html", "report_pdf": "report.pdf", "record": "record.json"}[name]
+        files[name] = (
+            out
+            / {"report_html": "report.html", "report_pdf": "report.pdf", "record": "record.json"}[
+                name
+            ]
+        )
     record["files"] = {k: str(v.relative_to(out)) for k, v in files.items()}
     files["report_html"] = render_html(record, pngs, sheets, out / "report.html")
     files["report_pdf"] = render_pdf(record, figs, sheets, out / "report.pdf")

@@ -31,8 +31,8 @@ from prrt.adapters.report.synthetic_course import (
     lab_panel_text,
 )
 from prrt.clinical.case import case_from_dict
-from prrt.clinical.eligibility import Verdict
 from prrt.clinical.evaluate import evaluate_case
+from prrt.clinical.outcome import Verdict
 from prrt.dosimetry.study import run_study
 from prrt.dosimetry.study_input import parse_study
 from prrt.imaging.phantoms import SyntheticPatient, make_synthetic_patient

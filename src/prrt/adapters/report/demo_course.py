@@ -22,6 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from prrt.adapters.report.synthetic_course import (
+    BASELINE_LABS,
+    DemoPatient,
+    blood_points,
+    lab_panel_text,
+    labs_for_interval,
+    response_section,
+    selection_case,
+)
 from prrt.clinical.case import case_from_dict
 from prrt.clinical.evaluate import CaseReport, evaluate_case
 from prrt.dosimetry.course import CycleDosimetry
@@ -44,15 +53,6 @@ from prrt.planning import (
     plan_course,
 )
 from prrt.planning.course_record import CourseRecord
-from prrt.adapters.report.synthetic_course import (
-    BASELINE_LABS,
-    DemoPatient,
-    blood_points,
-    lab_panel_text,
-    labs_for_interval,
-    response_section,
-    selection_case,
-)
 
 __all__ = ["CycleOutcome", "DemoCourse", "run_demo_course"]
 

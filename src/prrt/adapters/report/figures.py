@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from prrt.adapters.report.demo_course import DemoCourse
+from prrt.adapters.report.synthetic_course import REFERENCE_LIMITS
 from prrt.clinical.ctcae import CtcaeTerm, grade_thresholds
 from prrt.dosimetry.voxel.dvh import cumulative_dvh
 from prrt.kinetics.fit import exponential_terms_of
-from prrt.adapters.report.demo_course import DemoCourse
-from prrt.adapters.report.synthetic_course import REFERENCE_LIMITS
 from prrt.planning import EventKind
 
 __all__ = [
@@ -232,15 +232,21 @@ _TIMELINE_KINDS = (
 )
 
 
+def _utc_naive(times: Sequence[datetime]) -> np.ndarray[Any, Any]:
+    """Aware times as naive UTC ``datetime64`` (matplotlib's date axis)."""
+    return np.array([t.astimezone(UTC).replace(tzinfo=None) for t in times], dtype="datetime64[s]")
+
+
 def timeline_figure(events: Sequence[Any], *, actual_prrt: Sequence[datetime] = ()) -> Figure:
     """The course's scheduled events by kind on a date axis (actual PRRT times as diamonds)."""
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     ax = fig.subplots()
     for row, kind in enumerate(_TIMELINE_KINDS):
-        when = [e.start for e in events if e.kind is kind]
+        when = _utc_naive([e.start for e in events if e.kind is kind])
         ax.plot(when, [row] * len(when), "|", ms=14, mew=2, label=kind.value)
     if actual_prrt:
-        ax.plot(list(actual_prrt), [0] * len(actual_prrt), "D", color="#c0392b", label="given")
+        given = _utc_naive(actual_prrt)
+        ax.plot(given, [0] * len(actual_prrt), "D", color="#c0392b", label="given")
     ax.set_yticks(range(len(_TIMELINE_KINDS)), [k.value.replace("_", " ") for k in _TIMELINE_KINDS])
     ax.set_xlabel("date")
     ax.set_ylabel("event kind")

@@ -145,7 +145,8 @@ def _summary_lines(record: Mapping[str, Any]) -> list[str]:
     for row in _dose_rows(record):
         parts = [f"{r} {row['mird'][r]:.2f}/{row['voxel'][r]:.2f}" for r in _DOSE_REGIONS]
         lines.append(
-            f"- cycle {row['cycle']}: {row['activity_gbq']:.3g} GBq; " + "; ".join(parts)
+            f"- cycle {row['cycle']}: {row['activity_gbq']:.3g} GBq; "
+            + "; ".join(parts)
             + f"; red marrow {row['marrow']:.3f}; tumour 1 {row['tumour_1']:.1f}; tumour 2 {row['tumour_2']:.1f}"
         )
     lines += ["", "CUMULATIVE DOSES AGAINST LIMITS (after the last cycle)"]
@@ -155,7 +156,9 @@ def _summary_lines(record: Mapping[str, Any]) -> list[str]:
     lines += ["", "DECISIONS"]
     for cycle in record["cycles"]:
         d = cycle["next_cycle_decision"]
-        lines.append(f"- after cycle {cycle['cycle']} (assessed {d['assessment_date']}): {d['summary']}")
+        lines.append(
+            f"- after cycle {cycle['cycle']} (assessed {d['assessment_date']}): {d['summary']}"
+        )
         for reason in d["reasons"]:
             lines.append(f"    {reason['code']}: {reason['text']} ({reason['source']})")
     lines += ["", "COHORT"]
@@ -177,7 +180,8 @@ def render_pdf(
     """Write the PDF report to ``path``."""
     with PdfPages(path) as pdf:
         for page in _text_pages(
-            f"PRRT course report: {record['patient']['patient_id']} (synthetic)", _summary_lines(record)
+            f"PRRT course report: {record['patient']['patient_id']} (synthetic)",
+            _summary_lines(record),
         ):
             pdf.savefig(page)
         for fig in figures.values():

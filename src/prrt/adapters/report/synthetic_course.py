@@ -23,7 +23,7 @@ chosen to look realistic, the comment says what it is compared with.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -229,7 +229,7 @@ def selection_case(patient: DemoPatient, *, assessment: date) -> dict[str, Any]:
 
 def response_section(
     baseline_diameters_mm: Mapping[str, float],
-    cumulative_tumour_dose_gy: list[Mapping[str, float]],
+    cumulative_tumour_dose_gy: Sequence[Mapping[str, float]],
     *,
     treatment_start: date,
     scan_dates: list[date],
