@@ -24,7 +24,9 @@ def course():
 @pytest.fixture(scope="module")
 def all_figures(course):
     return {
-        "timeline": figures.timeline_figure(course.plan.events, actual_prrt=[c.administered_at for c in course.cycles]),
+        "timeline": figures.timeline_figure(
+            course.plan.events, actual_prrt=[c.administered_at for c in course.cycles]
+        ),
         "tac": figures.tac_figure(course),
         "cumulative": figures.cumulative_dose_figure(course, _limits_gy()),
         "labs": figures.lab_trend_figure(course),
@@ -41,7 +43,9 @@ def test_axes_are_titled_and_labelled_with_units(all_figures, name):
         assert ax.get_title(), f"{name}: an axes without a title"
         for label in (ax.get_xlabel(), ax.get_ylabel()):
             assert label, f"{name}/{ax.get_title()}: unlabelled axis"
-            assert label in UNITLESS or UNIT.search(label), f"{name}/{ax.get_title()}: no unit in {label!r}"
+            assert label in UNITLESS or UNIT.search(label), (
+                f"{name}/{ax.get_title()}: no unit in {label!r}"
+            )
     assert figures.png_bytes(fig)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -51,12 +55,16 @@ def test_lab_bands_are_the_ctcae_thresholds(all_figures):
     spans = sorted(
         {round(p.get_extents().y0, 3) for p in ax.patches}  # drawn in display space; count only
     )
-    assert len(ax.patches) == 4 and len(spans) == 4
+    assert len(ax.patches) == 4
+    assert len(spans) == 4
     assert ax.get_ylabel() == "platelets (10⁹/L)"
 
 
 def test_cumulative_figure_draws_the_limits(all_figures):
-    lines = {ax.get_title(): [ln.get_ydata()[0] for ln in ax.get_lines()] for ax in all_figures["cumulative"].axes}
+    lines = {
+        ax.get_title(): [ln.get_ydata()[0] for ln in ax.get_lines()]
+        for ax in all_figures["cumulative"].axes
+    }
     assert lines["kidneys: absorbed dose"] == [23.0]
     assert lines["kidneys: BED"] == [40.0]
     assert lines["red marrow: absorbed dose"] == [2.0]

@@ -12,6 +12,10 @@ given.  :meth:`CourseRecord.from_dict` refuses, naming the field:
   before the previous administration (``lab_draws[i].date``);
 * unknown units, implausible values and missing required fields.
 
+``pregnant`` and ``mds_or_aml`` (true, false or null) feed the label's stop rules;
+not recorded means unknown, so a female patient's course without ``pregnant`` is
+indeterminate rather than given a dose.
+
 Organ doses are ``{"cycle": 1, "regions": {"kidneys": "4.1 Gy"}}`` or, so that the
 BED limits can be checked, ``{"kidneys": {"absorbed_dose": "4.1 Gy",
 "effective_half_life": "50 h"}}`` (or ``g_factor`` with ``alpha_beta``).
@@ -111,6 +115,16 @@ def _date(value: Any, field: str) -> date:
         return date.fromisoformat(str(value))
     except ValueError as err:
         raise InvalidInputError(field, value, "a date YYYY-MM-DD") from err
+
+
+def _flag(value: Any, field: str, *, allow_none: bool = True) -> bool | None:
+    """A JSON boolean (``null`` = unknown where allowed); strings such as "false" are refused."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, bool):
+        expected = "true, false or null (unknown)" if allow_none else "true or false"
+        raise InvalidInputError(field, value, expected)
+    return value
 
 
 def _local_time(raw: Any, utc_time: datetime) -> datetime:
@@ -216,8 +230,8 @@ class CourseRecord:
     toxicities: Mapping[int, tuple[Toxicity, ...]]
     dosimetry: tuple[CycleDosimetry, ...]
     renal_risk_factors: bool | None = None
-    pregnant: bool | None = False
-    mds_or_aml: bool | None = False
+    pregnant: bool | None = None
+    mds_or_aml: bool | None = None
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> CourseRecord:
@@ -311,15 +325,27 @@ class CourseRecord:
                 term=str(_require(t, "term", prefix + ".")),
                 worst_grade=_require(t, "worst_grade", prefix + "."),
                 current_grade=t.get("current_grade"),
-                related=bool(t.get("related", True)),
+                related=_flag(t.get("related", True), f"{prefix}.related", allow_none=False),
             )
             toxicities[cycle] = (*toxicities.get(cycle, ()), tox)
         dosimetry = cls._dosimetry(doc.get("organ_doses") or (), given)
-        risk = doc.get("renal_risk_factors")
-        if risk is not None and not isinstance(risk, bool):
-            raise InvalidInputError("renal_risk_factors", risk, "true, false or null (unknown)")
+        risk = _flag(doc.get("renal_risk_factors"), "renal_risk_factors")
+        # Not recorded = unknown (the stop rule is then indeterminate, never "no").
+        pregnant = False if sex is Sex.MALE else _flag(doc.get("pregnant"), "pregnant")
+        mds_or_aml = _flag(doc.get("mds_or_aml"), "mds_or_aml")
         return cls(
-            regimen, sex, age, weight_kg, baseline, tuple(given), draws, toxicities, dosimetry, risk
+            regimen,
+            sex,
+            age,
+            weight_kg,
+            baseline,
+            tuple(given),
+            draws,
+            toxicities,
+            dosimetry,
+            risk,
+            pregnant,
+            mds_or_aml,
         )
 
     @staticmethod

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from prrt.errors import InvalidInputError
 from prrt.planning.plan_types import (
@@ -67,7 +67,7 @@ _DAYS_PER_MONTH = 30.4375
 
 
 def _amino_acid_event(cycle: int, t0: datetime, protocol: AminoAcidProtocol) -> ScheduledEvent:
-    start = t0 - timedelta(minutes=30)
+    start = _elapsed(t0, -timedelta(minutes=30))
     if protocol is AminoAcidProtocol.EU:
         details = (
             "L-lysine HCl 25 g + L-arginine HCl 25 g in 1 L (e.g. LysaKare), 250 mL/h over 4 h, "
@@ -75,17 +75,26 @@ def _amino_acid_event(cycle: int, t0: datetime, protocol: AminoAcidProtocol) -> 
             "potassium first; LysaKare not with CrCl < 30 mL/min"
         )
         source = "LysaKare SmPC / Lutathera EU SmPC (clinical-rules.md AA-1..AA-4) [V]"
-        end = start + timedelta(hours=4)
+        end = _elapsed(start, timedelta(hours=4))
     else:
         details = (
             "lysine HCl 18–24 g + arginine HCl 18–24 g in 1.5–2.2 L, started 30 min before, "
             "during and for at least 3 h after the PRRT infusion; not reduced with the PRRT dose"
         )
         source = "Lutathera US label 2.3 (clinical-rules.md AA-1..AA-3) [V]"
-        end = t0 + timedelta(minutes=30) + timedelta(hours=3)
+        end = _elapsed(t0, timedelta(minutes=30, hours=3))
     return ScheduledEvent(
         EventKind.AMINO_ACIDS, "Amino-acid infusion", start, end, cycle, details, source
     )
+
+
+def _elapsed(start: datetime, delta: timedelta) -> datetime:
+    """``start + delta`` in elapsed time (across a daylight-saving change), shown in start's zone.
+
+    Day- and week-based steps (cycle dates, lab windows) stay on the local clock;
+    hour-based ones (imaging at 96 h, amino acids, observation) are physical time.
+    """
+    return (start.astimezone(UTC) + delta).astimezone(start.tzinfo)
 
 
 def _cycle_events(
@@ -122,7 +131,7 @@ def _cycle_events(
             EventKind.LABS,
             "Pre-dose labs and potassium",
             t0 - timedelta(days=3),
-            t0 - timedelta(hours=2),
+            _elapsed(t0, -timedelta(hours=2)),
             cycle,
             "repeat the MON-1 panel shortly before the dose; serum potassium before the amino "
             "acids (correct hyperkalaemia first)",
@@ -133,7 +142,7 @@ def _cycle_events(
         ScheduledEvent(
             EventKind.SSA_SHORT_ACTING_STOP,
             "No short-acting octreotide from now until the dose",
-            t0 - timedelta(hours=24),
+            _elapsed(t0, -timedelta(hours=24)),
             t0,
             cycle,
             "short-acting octreotide for symptoms is allowed except within 24 h before a dose",
@@ -157,8 +166,8 @@ def _cycle_events(
             ScheduledEvent(
                 EventKind.PREMEDICATION,
                 "Premedication after a prior grade 1–2 hypersensitivity",
-                t0 - timedelta(minutes=75),
-                t0 - timedelta(minutes=60),
+                _elapsed(t0, -timedelta(minutes=75)),
+                _elapsed(t0, -timedelta(minutes=60)),
                 cycle,
                 "antihistamine and/or corticosteroid per local practice",
                 "Lutathera label (clinical-rules.md AE-2, §4.3) [V]",
@@ -168,7 +177,7 @@ def _cycle_events(
         ScheduledEvent(
             EventKind.ANTIEMETIC,
             "Antiemetic",
-            t0 - timedelta(minutes=60),
+            _elapsed(t0, -timedelta(minutes=60)),
             None,
             cycle,
             "before the amino-acid infusion (e.g. a 5-HT3 antagonist ± dexamethasone; local choice)",
@@ -182,7 +191,7 @@ def _cycle_events(
             EventKind.PRRT,
             f"PRRT cycle {cycle}: {what}",
             t0,
-            t0 + timedelta(minutes=30),
+            _elapsed(t0, timedelta(minutes=30)),
             cycle,
             "; ".join(c.agent for c in regimen.components) + ", infused over about 30 ± 10 min",
             regimen.source,
@@ -192,8 +201,8 @@ def _cycle_events(
         ScheduledEvent(
             EventKind.OBSERVATION,
             "Observe for hypersensitivity",
-            t0 + timedelta(minutes=30),
-            t0 + timedelta(minutes=150),
+            _elapsed(t0, timedelta(minutes=30)),
+            _elapsed(t0, timedelta(minutes=150)),
             cycle,
             "at least 2 h after the infusion where resuscitation is available; drink about one "
             "glass of water per hour today and tomorrow",
@@ -204,7 +213,7 @@ def _cycle_events(
         ScheduledEvent(
             EventKind.RADIATION_PROTECTION,
             "Dose rate at 1 m and release decision",
-            t0 + timedelta(hours=4, minutes=30),
+            _elapsed(t0, timedelta(hours=4, minutes=30)),
             None,
             cycle,
             "measure the dose rate at 1 m; release per 10 CFR 35.75 / local limit; hand out the "
@@ -216,8 +225,8 @@ def _cycle_events(
         ScheduledEvent(
             EventKind.SSA_LONG_ACTING,
             "Octreotide LAR 30 mg IM",
-            t0 + timedelta(hours=4),
-            t0 + timedelta(hours=24),
+            _elapsed(t0, timedelta(hours=4)),
+            _elapsed(t0, timedelta(hours=24)),
             cycle,
             "between 4 and 24 h after the dose",
             "Lutathera US label 2.3 (clinical-rules.md SSA-2) [V]",
@@ -240,8 +249,8 @@ def _cycle_events(
             ScheduledEvent(
                 EventKind.IMAGING,
                 f"Post-therapy SPECT/CT at {hours:g} h",
-                t0 + timedelta(hours=hours),
-                t0 + timedelta(hours=hours, minutes=30),
+                _elapsed(t0, timedelta(hours=hours)),
+                _elapsed(t0, timedelta(hours=hours, minutes=30)),
                 cycle,
                 "quantitative SPECT/CT for dosimetry (kidneys, marrow, tumours)",
                 "dosimetry-reference.md (multi-time-point imaging)",
@@ -293,7 +302,7 @@ def _check_first_dose(first: datetime, patient: PatientFactors) -> None:
                 f"({patient.last_long_acting_ssa.isoformat()}) must be at least 4 weeks before (SSA-1)",
             )
     if patient.last_short_acting_ssa is not None:
-        earliest_dt = patient.last_short_acting_ssa + timedelta(hours=24)
+        earliest_dt = _elapsed(patient.last_short_acting_ssa, timedelta(hours=24))
         if first < earliest_dt:
             raise InvalidInputError(
                 "first_administration",
@@ -435,7 +444,7 @@ def plan_course(
 def _course_events(first: datetime, last: datetime) -> tuple[ScheduledEvent, ...]:
     ev = []
     until = first + timedelta(days=_SSA_MAINTENANCE_MONTHS * _DAYS_PER_MONTH)
-    when = last + timedelta(hours=4) + timedelta(weeks=4)
+    when = _elapsed(last, timedelta(hours=4)) + timedelta(weeks=4)
     while when <= until:
         ev.append(
             ScheduledEvent(

@@ -57,6 +57,8 @@ def course(n_given: int = 1, lab_draws: list[dict[str, Any]] | None = None, **to
         "baseline_labs": LABS,
         "administrations": ADMINISTRATIONS[:n_given],
         "lab_draws": [PRE_CYCLE_1] if lab_draws is None else lab_draws,
+        "pregnant": False,
+        "mds_or_aml": False,
     }
     doc.update(top)
     return json.loads(json.dumps(doc))  # no shared sub-objects: each can be edited alone
@@ -443,3 +445,22 @@ def test_missing_sex_says_required() -> None:
     del doc["patient"]["sex"]
     with pytest.raises(InvalidInputError, match=r"patient\.sex.*required"):
         CourseRecord.from_dict(doc)
+
+
+def test_unrecorded_pregnancy_status_is_indeterminate_never_a_dose() -> None:
+    doc = course(1, lab_draws=[PRE_CYCLE_1, {"date": "2026-02-23", "for_cycle": 2, "labs": LABS}])
+    del doc["pregnant"]
+    decision = CourseRecord.from_dict(doc).decide()
+    assert decision.action is Action.INDETERMINATE
+    assert decision.activity_bq is None
+    doc["pregnant"] = True
+    assert CourseRecord.from_dict(doc).decide().action is Action.STOP
+    doc["pregnant"] = "false"
+    refused(doc, "pregnant")
+
+
+def test_toxicity_related_must_be_a_boolean() -> None:
+    doc = course(
+        1, toxicities=[{"for_cycle": 2, "term": "nausea", "worst_grade": 1, "related": "false"}]
+    )
+    refused(doc, "toxicities[0].related")

@@ -187,3 +187,19 @@ def test_neoadjuvant_intent_recorded_and_premedication_after_grade_2_reaction():
     )
     assert plan.to_dict()["intent"] == "neoadjuvant"
     assert events(plan, EventKind.PREMEDICATION)
+
+
+def test_hour_based_events_are_elapsed_time_across_daylight_saving():
+    from zoneinfo import ZoneInfo
+
+    # 2026-03-26 09:00 CET; the clocks go forward on 2026-03-29: 96 h later is 10:00 CEST
+    t0 = datetime(2026, 3, 26, 9, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    plan = plan_course(get_regimen("LUTATHERA_STANDARD"), t0, PATIENT, cycles=1)
+    imaging = [e for e in plan.cycles[0].events if e.kind is EventKind.IMAGING]
+    # same tzinfo: Python subtracts wall clocks, so compare in UTC
+    elapsed_h = [
+        (e.start.astimezone(UTC) - t0.astimezone(UTC)).total_seconds() / 3600 for e in imaging
+    ]
+    assert elapsed_h == [4.0, 24.0, 96.0, 168.0]
+    assert imaging[2].start.hour == 10
+    assert imaging[2].start.utcoffset() == timedelta(hours=2)

@@ -4,7 +4,7 @@ Each cohort member is a variation of the demo case (:data:`COHORT_VARIANTS`).
 Eligible members get a dosimetry-guided course (cycles of 7.4 GBq while the
 cumulative kidney dose / BED and marrow dose stay under the limit profile, with
 a final partial activity): organ-level MIRD dosimetry of region TACs sampled at
-4, 24, 96 and 168 h from the phantom's true kinetics, with the kidney uptake and
+1, 4, 24, 96 and 168 h from the phantom's true kinetics (bi-exponential fits), with the kidney uptake and
 the blood (marrow) activity scaled by a per-patient factor and 5 % measurement
 noise.  The factors are drawn from a log-normal distribution (σ = 0.3, seeded;
 illustrative, of the order of the inter-patient spread of kidney absorbed dose
@@ -41,7 +41,9 @@ from prrt.planning.course_record import CourseRecord
 
 __all__ = ["CohortMember", "run_demo_cohort"]
 
-_TIMES_H = (4.0, 24.0, 96.0, 168.0)
+#: Sampling times (h): one early point more than the demo patient's SPECT, so that the
+#: bi-exponential kidney curve keeps a residual degree of freedom.
+_TIMES_H = (1.0, 4.0, 24.0, 96.0, 168.0)
 _NOISE_FRACTION = 0.05
 _SPREAD_SIGMA = 0.3
 _LOW_KIDNEY_FACTOR = 0.6
@@ -119,6 +121,7 @@ def _cycle(
                 "region": r,
                 "mass": f"{masses[r] * 1000:.1f} g",
                 "tac": _tac(phantom, r, activity_bq, factor, rng),
+                "fit_model": "bi_exponential",
             }
         )
     blood = blood_points(activity_bq * marrow_factor)
@@ -157,6 +160,8 @@ def _treat(
         "lab_draws": [],
         "organ_doses": [],
         "renal_risk_factors": False,
+        "pregnant": False,
+        "mds_or_aml": False,
     }
     study: dict[str, Any] = {
         "schema_version": "1.0",
