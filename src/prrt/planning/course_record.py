@@ -325,7 +325,7 @@ class CourseRecord:
                 term=str(_require(t, "term", prefix + ".")),
                 worst_grade=_require(t, "worst_grade", prefix + "."),
                 current_grade=t.get("current_grade"),
-                related=_flag(t.get("related", True), f"{prefix}.related", allow_none=False),
+                related=bool(_flag(t.get("related", True), f"{prefix}.related", allow_none=False)),
             )
             toxicities[cycle] = (*toxicities.get(cycle, ()), tox)
         dosimetry = cls._dosimetry(doc.get("organ_doses") or (), given)
