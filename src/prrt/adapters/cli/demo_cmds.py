@@ -73,13 +73,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run selection → plan → 4 cycles (SPECT/CT, dosimetry, labs, decisions) → response on a
         synthetic patient and cohort; write the HTML/PDF report, RTDOSE files and a JSON record."""
-        from prrt.adapters.report.demo import (
+        from prrt.adapters.reports.demo import (
             COHORT_STEPS,
             DEFAULT_FIRST_ADMINISTRATION,
             DEMO_STEPS,
             run_demo,
         )
-        from prrt.adapters.report.render import response_text
+        from prrt.adapters.reports.render import response_text
         from prrt.units import parse_timestamp
 
         with handle_errors(fmt):

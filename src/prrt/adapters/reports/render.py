@@ -74,7 +74,7 @@ def render_html(
 ) -> Path:
     """Write the HTML report to ``path``."""
     env = Environment(
-        loader=PackageLoader("prrt.adapters.report", "templates"),
+        loader=PackageLoader("prrt.adapters.reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         undefined=StrictUndefined,
         trim_blocks=True,

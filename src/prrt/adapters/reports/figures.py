@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from prrt.adapters.report.demo_course import DemoCourse
-from prrt.adapters.report.synthetic_course import REFERENCE_LIMITS
+from prrt.adapters.reports.demo_course import DemoCourse
+from prrt.adapters.reports.synthetic_course import REFERENCE_LIMITS
 from prrt.clinical.ctcae import CtcaeTerm, grade_thresholds
 from prrt.dosimetry.voxel.dvh import cumulative_dvh
 from prrt.kinetics.fit import exponential_terms_of
@@ -147,7 +147,7 @@ _LAB_PANELS = (
 
 
 def _lab_series(course: DemoCourse, analyte: str) -> tuple[list[date], list[float]]:
-    from prrt.adapters.report.synthetic_course import BASELINE_LABS
+    from prrt.adapters.reports.synthetic_course import BASELINE_LABS
 
     points = [(course.cycles[0].administered_at.date() - timedelta(days=7), BASELINE_LABS[analyte])]
     for draw in course.course_record["lab_draws"]:

@@ -13,7 +13,7 @@ Outputs (``OUTPUT_DIR``):
 =========================  ============================================================
 
 Every number comes from the library's own functions on synthetic inputs
-(:mod:`prrt.adapters.report.synthetic_course`); nothing in the report is typed in.
+(:mod:`prrt.adapters.reports.synthetic_course`); nothing in the report is typed in.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from typing import Any
 from prrt import __version__
 from prrt.adapters.calendar import write_course_plan
 from prrt.adapters.dicom import write_rtdose
-from prrt.adapters.report import figures
-from prrt.adapters.report.demo_cohort import CohortMember, run_demo_cohort
-from prrt.adapters.report.demo_course import DemoCourse, run_demo_course
-from prrt.adapters.report.render import render_html, render_pdf
-from prrt.adapters.report.synthetic_course import COHORT_VARIANTS, demo_patient
+from prrt.adapters.reports import figures
+from prrt.adapters.reports.demo_cohort import CohortMember, run_demo_cohort
+from prrt.adapters.reports.demo_course import DemoCourse, run_demo_course
+from prrt.adapters.reports.render import render_html, render_pdf
+from prrt.adapters.reports.synthetic_course import COHORT_VARIANTS, demo_patient
 from prrt.dosimetry.course import load_limit_profile
 from prrt.planning import InstructionSheet, instruction_sheet
 from prrt.provenance import Step

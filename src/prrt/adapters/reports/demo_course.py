@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from prrt.adapters.report.synthetic_course import (
+from prrt.adapters.reports.synthetic_course import (
     BASELINE_LABS,
     DemoPatient,
     blood_points,

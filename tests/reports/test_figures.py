@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from prrt.adapters.report import figures
-from prrt.adapters.report.demo import DEFAULT_FIRST_ADMINISTRATION, _limits_gy
-from prrt.adapters.report.demo_course import run_demo_course
-from prrt.adapters.report.synthetic_course import demo_patient
+from prrt.adapters.reports import figures
+from prrt.adapters.reports.demo import DEFAULT_FIRST_ADMINISTRATION, _limits_gy
+from prrt.adapters.reports.demo_course import run_demo_course
+from prrt.adapters.reports.synthetic_course import demo_patient
 
 #: Axis labels that are not physical quantities (no unit to show).
 UNITLESS = {"date", "cycle", "event kind"}

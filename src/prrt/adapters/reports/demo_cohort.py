@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from prrt.adapters.report.synthetic_course import (
+from prrt.adapters.reports.synthetic_course import (
     BASELINE_LABS,
     COHORT_VARIANTS,
     blood_points,
