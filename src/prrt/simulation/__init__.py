@@ -1,0 +1,1 @@
+"""In-silico trials: virtual patients with population kinetics, and courses under dosing strategies."""
