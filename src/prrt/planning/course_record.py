@@ -52,7 +52,7 @@ from prrt.planning.next_cycle import NextCycleDecision, decide_next_cycle, setti
 from prrt.planning.regimens import Regimen, get_regimen
 from prrt.units import Dimension, parse_quantity, parse_timestamp
 
-__all__ = ["CourseRecord", "GivenCycle", "LabDraw", "worst_of"]
+__all__ = ["CourseRecord", "GivenCycle", "LabDraw", "parse_organ_dose", "worst_of"]
 
 _LOWEST = {
     "haemoglobin_g_per_l",
@@ -150,7 +150,7 @@ def _panel(doc: Any, field: str) -> LabPanel:
     return LabPanel.parse({k: str(v) for k, v in doc.items()}, field_prefix=field)
 
 
-def _organ_dose(region: str, value: Any, field: str) -> CycleOrganDose:
+def parse_organ_dose(region: str, value: Any, field: str) -> CycleOrganDose:
     """A region's dose of one cycle: ``"4.1 Gy"`` or an object with its kinetics for the BED.
 
     The object form is ``{"absorbed_dose": "4.1 Gy", "effective_half_life": "50 h"}``
@@ -403,7 +403,7 @@ class CourseRecord:
                     f"{prefix}.regions", regions, "an object such as {'kidneys': '4.1 Gy'}"
                 )
             for name, value in regions.items():
-                organs[name] = _organ_dose(name, value, f"{prefix}.regions.{name}")
+                organs[name] = parse_organ_dose(name, value, f"{prefix}.regions.{name}")
             out.append(CycleDosimetry(cycle, given[cycle - 1].activity_bq, organs))
         return tuple(out)
 

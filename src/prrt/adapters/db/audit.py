@@ -1,0 +1,164 @@
+"""Append-only, hash-chained audit trail of every create, update, delete and view of patient data.
+
+Each event stores who, when, what (entity and id) and the record before and
+after, with ``sha256 = SHA-256(previous_sha256 ‖ canonical JSON of the event)``
+(the first event chains to 64 zeros).  :func:`verify_chain` recomputes the
+chain: an edited event no longer matches its hash, a deleted one breaks the
+link (and leaves a gap in the ids), an inserted one breaks the next link.  The
+database also refuses UPDATE and DELETE on the table (migration 0002), so
+tampering needs an administrator who drops that trigger, and is still found.
+
+Appending takes a transaction-level lock (PostgreSQL advisory lock; SQLite
+serialises writers) so that two concurrent writers cannot chain to the same
+predecessor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from prrt.adapters.db.tables import AuditEvent
+
+__all__ = ["GENESIS_SHA256", "ChainProblem", "append_event", "event_digest", "verify_chain"]
+
+GENESIS_SHA256 = "0" * 64
+_ADVISORY_LOCK_KEY = 7_177_2025
+ACTIONS = ("create", "update", "delete", "view")
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_digest(
+    previous_sha256: str,
+    *,
+    at: datetime,
+    username: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> str:
+    """SHA-256 of the previous digest and the canonical JSON of the event."""
+    body = _canonical(
+        {
+            "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "username": username,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+        }
+    )
+    return hashlib.sha256((previous_sha256 + body).encode("utf-8")).hexdigest()
+
+
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+
+
+def append_event(
+    session: Session,
+    *,
+    username: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction (it commits or rolls back with the change)."""
+    if action not in ACTIONS:
+        raise ValueError(f"audit action {action!r} is not one of {ACTIONS}")
+    _lock(session)
+    last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    previous = last.sha256 if last is not None else GENESIS_SHA256
+    # JSON round trip: what is hashed is exactly what the JSON column gives back.
+    before_j = json.loads(_canonical(before)) if before is not None else None
+    after_j = json.loads(_canonical(after)) if after is not None else None
+    at = datetime.now(UTC)
+    event = AuditEvent(
+        at=at,
+        username=username,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=before_j,
+        after=after_j,
+        previous_sha256=previous,
+        sha256=event_digest(
+            previous,
+            at=at,
+            username=username,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=before_j,
+            after=after_j,
+        ),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class ChainProblem:
+    """One break of the audit chain."""
+
+    event_id: int
+    problem: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable dictionary."""
+        return {"event_id": self.event_id, "problem": self.problem}
+
+
+def verify_chain(session: Session) -> tuple[int, tuple[ChainProblem, ...]]:
+    """Recompute the chain; returns (events checked, problems found)."""
+    problems: list[ChainProblem] = []
+    previous = GENESIS_SHA256
+    expected_id = None
+    count = 0
+    for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
+        count += 1
+        if expected_id is not None and event.id != expected_id:
+            problems.append(
+                ChainProblem(
+                    event.id, f"events {expected_id}..{event.id - 1} are missing (deleted)"
+                )
+            )
+        if event.previous_sha256 != previous:
+            problems.append(
+                ChainProblem(
+                    event.id, "does not chain to the event before it (deleted or inserted)"
+                )
+            )
+        at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=UTC)
+        digest = event_digest(
+            event.previous_sha256,
+            at=at,
+            username=event.username,
+            action=event.action,
+            entity=event.entity,
+            entity_id=event.entity_id,
+            before=event.before,
+            after=event.after,
+        )
+        if digest != event.sha256:
+            problems.append(ChainProblem(event.id, "content does not match its hash (altered)"))
+        previous = event.sha256
+        expected_id = event.id + 1
+    return count, tuple(problems)
