@@ -188,18 +188,27 @@ def update_patient(
 
 
 def list_patients(
-    session: Session, *, actor: str, search: str = "", limit: int = 100
+    session: Session,
+    *,
+    actor: str,
+    search: str = "",
+    limit: int = 100,
+    search_identity: bool = True,
 ) -> list[Patient]:
-    """Patients whose pseudonym (or identity, for roles that may see it) matches ``search``."""
+    """Patients whose pseudonym (or family name / hospital number when allowed) matches ``search``."""
     query = select(Patient).order_by(Patient.pseudonym).limit(max(1, min(limit, 500)))
     if search:
         like = f"%{search.strip()}%"
-        idents = select(PatientIdentity.patient_id).where(
-            or_(
-                PatientIdentity.family_name.ilike(like), PatientIdentity.hospital_number.ilike(like)
+        if search_identity:
+            idents = select(PatientIdentity.patient_id).where(
+                or_(
+                    PatientIdentity.family_name.ilike(like),
+                    PatientIdentity.hospital_number.ilike(like),
+                )
             )
-        )
-        query = query.where(or_(Patient.pseudonym.ilike(like), Patient.id.in_(idents)))
+            query = query.where(or_(Patient.pseudonym.ilike(like), Patient.id.in_(idents)))
+        else:
+            query = query.where(Patient.pseudonym.ilike(like))
     rows = list(session.execute(query).scalars())
     append_event(
         session,

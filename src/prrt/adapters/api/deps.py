@@ -1,0 +1,157 @@
+"""Request dependencies: one transaction per request, the signed-in user, permissions, CSRF.
+
+Authentication: a ``prrt_session`` cookie (web pages; HttpOnly, SameSite=Strict)
+or an ``Authorization: Bearer`` token (API).  A cookie-authenticated request that
+changes something must carry the session's CSRF token (form field
+``csrf_token`` or header ``X-CSRF-Token``); bearer requests are not exposed to
+CSRF (browsers never add the header by themselves).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from threading import Lock
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from prrt.adapters.api.errors import Forbidden, NotAuthenticated, TooManyAttempts
+from prrt.adapters.api.permissions import Permission, allowed
+from prrt.adapters.db.repository import user_for_api_token, user_for_session
+from prrt.adapters.db.tables import User
+
+__all__ = [
+    "SESSION_COOKIE",
+    "CurrentUser",
+    "Principal",
+    "SessionDep",
+    "SignInLimiter",
+    "db_session",
+    "require",
+]
+
+SESSION_COOKIE = "prrt_session"
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A session whose transaction commits when the request succeeds and rolls back otherwise."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking, and how they signed in."""
+
+    user: User
+    via: str  # "session" | "token"
+    csrf_token: str | None = None
+
+    @property
+    def username(self) -> str:
+        """The user's name (the audit trail's 'who')."""
+        return self.user.username
+
+    def can(self, permission: Permission) -> bool:
+        """Whether this user's role holds ``permission``."""
+        return allowed(self.user.role, permission)
+
+
+async def current_user(request: Request, session: SessionDep) -> Principal:
+    """The signed-in user (401 without a valid session or token)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = user_for_api_token(session, header[7:].strip())
+        if user is None:
+            raise NotAuthenticated
+        return Principal(user, "token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        found = user_for_session(session, cookie)
+        if found is not None:
+            user, row = found
+            principal = Principal(user, "session", row.csrf_token)
+            if request.method not in _SAFE:
+                await _check_csrf(request, principal)
+            return principal
+    raise NotAuthenticated
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    sent = request.headers.get("x-csrf-token")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get("csrf_token")  # cached: the route reads the same form
+        sent = value if isinstance(value, str) else None
+    if (
+        not sent
+        or principal.csrf_token is None
+        or not hmac.compare_digest(sent, principal.csrf_token)
+    ):
+        raise Forbidden("missing or wrong CSRF token: reload the page and submit the form again")
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require(permission: Permission) -> object:
+    """Dependency: the signed-in user, who must hold ``permission`` (403 otherwise)."""
+
+    def _check(principal: CurrentUser) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden(
+                f"role '{principal.user.role}' may not {permission.value.replace('_', ' ')}"
+            )
+        return principal
+
+    return Depends(_check)
+
+
+class SignInLimiter:
+    """Failed sign-ins per (user name, client address) in a sliding window (in process memory)."""
+
+    def __init__(self, attempts: int, window_s: float) -> None:
+        self.attempts = attempts
+        self.window_s = window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = Lock()
+
+    def check(self, username: str, client: str) -> None:
+        """Raise :class:`TooManyAttempts` when the window is full."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._failures.get((username.lower(), client))
+            if q is None:
+                return
+            while q and now - q[0] > self.window_s:
+                q.popleft()
+            if len(q) >= self.attempts:
+                raise TooManyAttempts(int(self.window_s - (now - q[0])) + 1)
+
+    def failed(self, username: str, client: str) -> None:
+        """Record a failed attempt."""
+        with self._lock:
+            self._failures.setdefault((username.lower(), client), deque()).append(time.monotonic())
+
+    def succeeded(self, username: str, client: str) -> None:
+        """Forget the failures of this pair."""
+        with self._lock:
+            self._failures.pop((username.lower(), client), None)

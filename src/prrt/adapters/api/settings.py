@@ -1,0 +1,31 @@
+"""Settings of the service, passed to :func:`create_app` (nothing is read at import time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from prrt.adapters.db.engine import default_url
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseModel):
+    """Service settings.
+
+    ``database_url`` defaults to SQLite in ``data_dir``; PostgreSQL by URL
+    (``postgresql+psycopg://user@host/db``).  ``secure_cookies`` must be on
+    behind HTTPS (it is off for the loopback default).
+    """
+
+    data_dir: Path = Path("prrt-data")
+    database_url: str | None = None
+    secure_cookies: bool = False
+    sign_in_attempts: int = Field(5, ge=1, description="failed sign-ins allowed per window")
+    sign_in_window_s: float = Field(300.0, gt=0)
+    migrate_on_start: bool = True
+
+    def resolved_database_url(self) -> str:
+        """The database URL in force."""
+        return self.database_url or default_url(self.data_dir)

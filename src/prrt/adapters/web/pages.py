@@ -1,0 +1,432 @@
+"""Server-rendered pages: sign in, patient list with search, the patient page and its forms.
+
+Forms post back to the page; a refused value re-renders the form (HTTP 422)
+with the message next to its field.  Every page needs a signed-in user with the
+route's permission; forms carry the session's CSRF token.  Plots are PNG
+endpoints drawn with matplotlib from the database records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from prrt.adapters.api.deps import SESSION_COOKIE, Principal, current_user
+from prrt.adapters.api.errors import Forbidden, NotAuthenticated, TooManyAttempts
+from prrt.adapters.api.permissions import Permission
+from prrt.adapters.api.routes import course_public
+from prrt.adapters.db import courses, patients
+from prrt.adapters.db.repository import (
+    authenticate,
+    create_sign_in_session,
+    end_sign_in_session,
+    get_or_404,
+    snapshot,
+)
+from prrt.adapters.db.tables import (
+    Course,
+    DosimetryResult,
+    EligibilityEvaluation,
+    Lesion,
+    Patient,
+    PatientIdentity,
+    Tumour,
+)
+from prrt.adapters.web import plots
+from prrt.errors import InvalidInputError
+from prrt.planning import REGIMENS
+
+__all__ = ["install"]
+
+_ENV = Environment(
+    loader=PackageLoader("prrt.adapters.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+LAB_FIELDS = (
+    ("haemoglobin", "131 g/L"),
+    ("platelets", "210 10^9/L"),
+    ("neutrophils", "3.9 10^9/L"),
+    ("lymphocytes", "1.5 10^9/L"),
+    ("white_cells", "6.2 10^9/L"),
+    ("creatinine", "75 µmol/L"),
+    ("bilirubin", "9 µmol/L"),
+    ("albumin", "41 g/L"),
+    ("ast", "26 U/L"),
+    ("alt", "24 U/L"),
+    ("fasting_glucose", "5.4 mmol/L"),
+)
+LIMIT_FIELDS = (
+    ("platelets", "lln", "150 10^9/L"),
+    ("haemoglobin", "lln", "120 g/L"),
+    ("neutrophils", "lln", "1.8 10^9/L"),
+    ("creatinine", "uln", "90 µmol/L"),
+    ("bilirubin", "uln", "21 µmol/L"),
+    ("ast", "uln", "40 U/L"),
+    ("alt", "uln", "40 U/L"),
+    ("fasting_glucose", "uln", "6.1 mmol/L"),
+)
+SITES = [
+    (s, s.replace("_", " "))
+    for s in (
+        "small_intestine",
+        "pancreas",
+        "stomach",
+        "duodenum",
+        "rectum",
+        "colon",
+        "appendix",
+        "lung",
+        "unknown",
+    )
+]
+
+
+async def run_in_transaction(request: Request, handler: Any) -> Response:
+    """Run ``handler(session)`` in one transaction: commit on success, roll back on error."""
+    factory = request.app.state.session_factory
+    session = factory()
+    try:
+        response: Response = await handler(session)
+        session.commit()
+        return response
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("flash", None)
+    context.setdefault("errors", {})
+    context.setdefault("form", {})
+    return HTMLResponse(_ENV.get_template(template).render(**context), status_code=status)
+
+
+async def _principal(request: Request, session: Session) -> Principal | None:
+    try:
+        return await current_user(request, session)
+    except NotAuthenticated:
+        return None
+
+
+def _require(principal: Principal, permission: Permission) -> None:
+    if not principal.can(permission):
+        raise Forbidden(
+            f"role '{principal.user.role}' may not {permission.value.replace('_', ' ')}"
+        )
+
+
+def _form_dict(form: Any) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def _field_error(err: InvalidInputError) -> dict[str, str]:
+    return {err.field: str(err)}
+
+
+def _patient_context(session: Session, principal: Principal, patient_id: int) -> dict[str, Any]:
+    patient = patients.get_patient(session, actor=principal.username, patient_id=patient_id)
+    identity = None
+    if principal.can(Permission.READ_IDENTITY):
+        identity = session.execute(
+            select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
+        ).scalar()
+    evaluation = session.execute(
+        select(EligibilityEvaluation)
+        .where(EligibilityEvaluation.patient_id == patient.id)
+        .order_by(EligibilityEvaluation.id.desc())
+        .limit(1)
+    ).scalar()
+    course_rows = session.execute(
+        select(Course).where(Course.patient_id == patient.id).order_by(Course.id)
+    ).scalars()
+    course_views = []
+    for c in course_rows:
+        view = course_public(session, c)
+        view["next_cycle"] = sum(1 for cy in view["cycles"] if cy["administration"]) + 1
+        doses = []
+        for cycle in courses.cycles_of(session, c.id):
+            for d in session.execute(
+                select(DosimetryResult).where(DosimetryResult.cycle_id == cycle.id)
+            ).scalars():
+                doses.append({"cycle": cycle.number, **snapshot(d)})
+        view["doses"] = doses
+        course_views.append(view)
+    return {
+        "principal": principal,
+        "p": patient,
+        "identity": identity,
+        "tumour": session.execute(select(Tumour).where(Tumour.patient_id == patient.id)).scalar(),
+        "lesions": [
+            x.data
+            for x in session.execute(
+                select(Lesion).where(Lesion.patient_id == patient.id).order_by(Lesion.id)
+            ).scalars()
+        ],
+        "evaluation": evaluation,
+        "labs": patients.lab_history(session, patient.id),
+        "courses": course_views,
+        "recist": patients.response_of(session, patient),
+        "can": {
+            "edit": principal.can(Permission.EDIT_PATIENT),
+            "labs": principal.can(Permission.RECORD_LABS),
+            "evaluate": principal.can(Permission.EVALUATE_ELIGIBILITY),
+            "plan": principal.can(Permission.PLAN_COURSE),
+            "administer": principal.can(Permission.RECORD_ADMINISTRATION),
+            "dosimetry": principal.can(Permission.RECORD_DOSIMETRY),
+            "decide": principal.can(Permission.DECIDE_NEXT_CYCLE),
+        },
+        "lab_fields": LAB_FIELDS,
+        "limit_fields": LIMIT_FIELDS,
+        "sites": SITES,
+        "regimens": [(r.id, r.name) for r in REGIMENS.values()],
+    }
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages and the static files to ``app``."""
+    static = Path(__file__).with_name("static")
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> Response:
+        return RedirectResponse("/patients", status_code=303)
+
+    @app.get("/sign-in", include_in_schema=False)
+    async def sign_in_page() -> Response:
+        return _render("sign_in.html", principal=None, username="")
+
+    @app.post("/sign-in", include_in_schema=False)
+    async def sign_in(request: Request) -> Response:
+        form = await request.form()
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        client = request.client.host if request.client else "?"
+        limiter = request.app.state.sign_in_limiter
+
+        async def handler(session: Session) -> Response:
+            try:
+                limiter.check(username, client)
+            except TooManyAttempts as err:
+                return _render(
+                    "sign_in.html",
+                    429,
+                    principal=None,
+                    username=username,
+                    flash={"kind": "error", "text": str(err)},
+                )
+            user = authenticate(session, username=username, password=password)
+            if user is None:
+                limiter.failed(username, client)
+                return _render(
+                    "sign_in.html",
+                    401,
+                    principal=None,
+                    username=username,
+                    flash={"kind": "error", "text": "Unknown user name or wrong password."},
+                )
+            limiter.succeeded(username, client)
+            token, _row = create_sign_in_session(session, user)
+            response = RedirectResponse("/patients", status_code=303)
+            response.set_cookie(
+                SESSION_COOKIE,
+                token,
+                httponly=True,
+                samesite="strict",
+                secure=request.app.state.settings.secure_cookies,
+                max_age=12 * 3600,
+                path="/",
+            )
+            return response
+
+        return await run_in_transaction(request, handler)
+
+    @app.post("/sign-out", include_in_schema=False)
+    async def sign_out(request: Request) -> Response:
+        async def handler(session: Session) -> Response:
+            principal = await _principal(request, session)
+            if principal is not None:
+                end_sign_in_session(session, request.cookies.get(SESSION_COOKIE, ""))
+            response = RedirectResponse("/sign-in", status_code=303)
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            return response
+
+        return await run_in_transaction(request, handler)
+
+    async def _list(request: Request, q: str = "", **extra: Any) -> Response:
+        async def handler(session: Session) -> Response:
+            principal = await _principal(request, session)
+            if principal is None:
+                return RedirectResponse("/sign-in", status_code=303)
+            _require(principal, Permission.READ_PATIENT)
+            can_identity = principal.can(Permission.READ_IDENTITY)
+            rows = patients.list_patients(
+                session, actor=principal.username, search=q, search_identity=can_identity
+            )
+            names = {}
+            if can_identity and rows:
+                for ident in session.execute(
+                    select(PatientIdentity).where(
+                        PatientIdentity.patient_id.in_([r.id for r in rows])
+                    )
+                ).scalars():
+                    names[ident.patient_id] = f"{ident.family_name}, {ident.given_name}".strip(", ")
+            status = extra.pop("status", 200)
+            return _render(
+                "patients.html",
+                status,
+                principal=principal,
+                rows=rows,
+                q=q,
+                names=names,
+                can_identity=can_identity,
+                can_edit=principal.can(Permission.EDIT_PATIENT),
+                **extra,
+            )
+
+        return await run_in_transaction(request, handler)
+
+    @app.get("/patients", include_in_schema=False)
+    async def patient_list(request: Request) -> Response:
+        return await _list(request)
+
+    @app.post("/patients/search", include_in_schema=False)
+    async def patient_search(request: Request) -> Response:
+        form = await request.form()
+        return await _list(request, q=str(form.get("q", ""))[:64])
+
+    @app.post("/patients", include_in_schema=False)
+    async def patient_create(request: Request) -> Response:
+        form = _form_dict(await request.form())
+
+        async def handler(session: Session) -> Response:
+            principal = await _principal(request, session)
+            if principal is None:
+                return RedirectResponse("/sign-in", status_code=303)
+            _require(principal, Permission.EDIT_PATIENT)
+            data: dict[str, Any] = {"sex": form.get("sex", ""), "weight": form.get("weight", "")}
+            try:
+                age = form.get("age_years", "")
+                if not age.isdigit():
+                    raise InvalidInputError("age_years", age, "an age in whole years")
+                data["age_years"] = int(age)
+                if form.get("karnofsky_percent"):
+                    k = form["karnofsky_percent"]
+                    if not k.isdigit():
+                        raise InvalidInputError(
+                            "karnofsky_percent", k, "a Karnofsky score 0–100 in steps of 10"
+                        )
+                    data["karnofsky_percent"] = int(k)
+                if form.get("height"):
+                    data["height"] = form["height"]
+                if form.get("pseudonym"):
+                    data["pseudonym"] = form["pseudonym"]
+                if form.get("family_name"):
+                    data["identity"] = {
+                        k: form.get(k, "") for k in ("family_name", "given_name", "hospital_number")
+                    }
+                with session.begin_nested():
+                    patient = patients.create_patient(session, actor=principal.username, data=data)
+            except InvalidInputError as err:
+                return await _list_error(session, principal, form, err)
+            return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+
+        return await run_in_transaction(request, handler)
+
+    async def _list_error(
+        session: Session, principal: Principal, form: dict[str, str], err: InvalidInputError
+    ) -> Response:
+        can_identity = principal.can(Permission.READ_IDENTITY)
+        rows = patients.list_patients(
+            session, actor=principal.username, search_identity=can_identity
+        )
+        return _render(
+            "patients.html",
+            422,
+            principal=principal,
+            rows=rows,
+            q="",
+            names={},
+            can_identity=can_identity,
+            can_edit=True,
+            form=form,
+            errors=_field_error(err),
+            flash={"kind": "error", "text": str(err)},
+        )
+
+    @app.get("/patients/{patient_id}", include_in_schema=False)
+    async def patient_page(request: Request, patient_id: int) -> Response:
+        async def handler(session: Session) -> Response:
+            principal = await _principal(request, session)
+            if principal is None:
+                return RedirectResponse("/sign-in", status_code=303)
+            _require(principal, Permission.READ_PATIENT)
+            return _render("patient.html", **_patient_context(session, principal, patient_id))
+
+        return await run_in_transaction(request, handler)
+
+    from prrt.adapters.web import page_forms
+
+    page_forms.install(app)
+
+    @app.get("/patients/{patient_id}/labs.png", include_in_schema=False)
+    async def labs_png(request: Request, patient_id: int) -> Response:
+        async def handler(session: Session) -> Response:
+            principal = await _principal(request, session)
+            if principal is None:
+                raise NotAuthenticated
+            _require(principal, Permission.READ_PATIENT)
+            get_or_404(session, Patient, patient_id)
+            png = plots.lab_trends_png(patients.lab_history(session, patient_id))
+            return Response(png, media_type="image/png")
+
+        return await run_in_transaction(request, handler)
+
+    @app.get("/courses/{course_id}/doses.png", include_in_schema=False)
+    async def doses_png(request: Request, course_id: int) -> Response:
+        async def handler(session: Session) -> Response:
+            principal = await _principal(request, session)
+            if principal is None:
+                raise NotAuthenticated
+            _require(principal, Permission.READ_PATIENT)
+            view = course_public(session, get_or_404(session, Course, course_id))
+            return Response(
+                plots.cumulative_doses_png(view["latest_decision"] or {}), media_type="image/png"
+            )
+
+        return await run_in_transaction(request, handler)
+
+
+def _render_patient(
+    session: Session,
+    principal: Principal,
+    patient_id: int,
+    *,
+    form: dict[str, str],
+    err: InvalidInputError | None,
+    flash: str | None = None,
+) -> Response:
+    """The patient page, with a form's values and its field error (422) or a message."""
+    context = _patient_context(session, principal, patient_id)
+    if err is not None:
+        return _render(
+            "patient.html",
+            422,
+            form=form,
+            errors=_field_error(err),
+            flash={"kind": "error", "text": str(err)},
+            **context,
+        )
+    return _render(
+        "patient.html", form={}, flash={"kind": "ok", "text": flash} if flash else None, **context
+    )
