@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from prrt.adapters.db import courses, patients
+from prrt.adapters.db import assessments, courses, patients
 from prrt.adapters.db.audit import verify_chain
 from prrt.adapters.db.repository import (
     StaleVersionError,
@@ -176,7 +176,7 @@ def test_clinical_fields_are_validated_by_the_case_model(session):
 
 def test_eligibility_from_the_records(session):
     p = _patient(session)
-    evaluation = patients.evaluate_eligibility(session, actor="dr.a", patient_id=p.id)
+    evaluation = assessments.evaluate_eligibility(session, actor="dr.a", patient_id=p.id)
     assert evaluation.verdict == "eligible", (
         evaluation.report["fired"] + evaluation.report["undecided"]
     )

@@ -25,7 +25,7 @@ from prrt.adapters.api.schemas import (
     TumourIn,
     UserIn,
 )
-from prrt.adapters.db import courses, patients
+from prrt.adapters.db import assessments, courses, patients
 from prrt.adapters.db.audit import verify_chain
 from prrt.adapters.db.repository import (
     authenticate,
@@ -207,7 +207,7 @@ def lab_list(
 def eligibility(
     patient_id: int, session: SessionDep, principal: MayEvaluateEligibility
 ) -> dict[str, Any]:
-    row = patients.evaluate_eligibility(session, actor=principal.username, patient_id=patient_id)
+    row = assessments.evaluate_eligibility(session, actor=principal.username, patient_id=patient_id)
     return {"id": row.id, "verdict": row.verdict, "report": row.report}
 
 
@@ -320,7 +320,7 @@ def response(
     principal: MayRecordResponse,
 ) -> dict[str, Any]:
     measurements = body.model_dump(exclude_none=True, exclude={"assessed_on"}, mode="json")
-    row = patients.record_response(
+    row = assessments.record_response(
         session,
         actor=principal.username,
         patient_id=patient_id,

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from prrt.adapters.api.permissions import Permission
-from prrt.adapters.db import courses, patients
+from prrt.adapters.db import assessments, courses, patients
 from prrt.adapters.db.repository import get_or_404
 from prrt.adapters.db.tables import Course
 from prrt.errors import InvalidInputError
@@ -178,7 +178,7 @@ def install(app: FastAPI) -> None:
 
     @form_route("/patients/{id}/eligibility", Permission.EVALUATE_ELIGIBILITY, by_patient)
     def eligibility_form(session: Session, actor: str, pid: int, _form: dict[str, str]) -> str:
-        row = patients.evaluate_eligibility(session, actor=actor, patient_id=pid)
+        row = assessments.evaluate_eligibility(session, actor=actor, patient_id=pid)
         return f"Eligibility evaluated: {row.verdict.replace('_', ' ')}."
 
     @form_route("/patients/{id}/courses", Permission.PLAN_COURSE, by_patient)

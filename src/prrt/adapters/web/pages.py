@@ -22,7 +22,7 @@ from prrt.adapters.api.deps import SESSION_COOKIE, Principal, current_user
 from prrt.adapters.api.errors import Forbidden, NotAuthenticated, TooManyAttempts
 from prrt.adapters.api.permissions import Permission
 from prrt.adapters.api.routes import course_public
-from prrt.adapters.db import courses, patients
+from prrt.adapters.db import assessments, courses, patients
 from prrt.adapters.db.repository import (
     authenticate,
     create_sign_in_session,
@@ -177,7 +177,7 @@ def _patient_context(session: Session, principal: Principal, patient_id: int) ->
         "evaluation": evaluation,
         "labs": patients.lab_history(session, patient.id),
         "courses": course_views,
-        "recist": patients.response_of(session, patient),
+        "recist": assessments.response_of(session, patient),
         "can": {
             "edit": principal.can(Permission.EDIT_PATIENT),
             "labs": principal.can(Permission.RECORD_LABS),

@@ -1,0 +1,211 @@
+"""The patient's case assembled from the database, eligibility evaluations and RECIST response.
+
+:func:`build_case` writes the records in the case-JSON format of
+``examples/cases`` so that the core's rules run on them unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from prrt.adapters.db.audit import append_event
+from prrt.adapters.db.patients import _date, lab_history
+from prrt.adapters.db.repository import get_or_404, snapshot
+from prrt.adapters.db.tables import (
+    Administration,
+    Course,
+    Cycle,
+    EligibilityEvaluation,
+    ImagingStudy,
+    LabResult,
+    Lesion,
+    Patient,
+    ResponseAssessment,
+    Tumour,
+)
+from prrt.clinical.case import case_from_dict
+from prrt.clinical.evaluate import evaluate_case
+
+__all__ = ["build_case", "count_patients", "evaluate_eligibility", "record_response", "response_of"]
+
+
+def _latest_labs(rows: Sequence[LabResult]) -> dict[str, Any]:
+    latest: dict[str, LabResult] = {}
+    for row in rows:
+        latest[row.analyte] = row
+    return {
+        k: {
+            "value": r.value_canonical,
+            "unit": r.unit,
+            **({"lln": r.lln} if r.lln else {}),
+            **({"uln": r.uln} if r.uln else {}),
+        }
+        for k, r in latest.items()
+    }
+
+
+def build_case(
+    session: Session, patient: Patient, *, assessment_date: date | None = None
+) -> dict[str, Any]:
+    """The patient's case in the case-JSON format, from the database records."""
+    clinical = dict(patient.clinical or {})
+    tumour = session.execute(select(Tumour).where(Tumour.patient_id == patient.id)).scalar()
+    lesions = session.execute(
+        select(Lesion).where(Lesion.patient_id == patient.id).order_by(Lesion.id)
+    ).scalars()
+    studies = list(
+        session.execute(
+            select(ImagingStudy)
+            .where(ImagingStudy.patient_id == patient.id)
+            .order_by(ImagingStudy.study_date)
+        ).scalars()
+    )
+    imaging: dict[str, Any] = {"lesions": [dict(x.data) for x in lesions]}
+    sstr = [s for s in studies if s.kind == "sstr"]
+    fdg = [s for s in studies if s.kind == "fdg_pet"]
+    if sstr:
+        imaging["sstr"] = {
+            "modality": sstr[-1].modality,
+            "tracer": sstr[-1].tracer,
+            "date": sstr[-1].study_date.isoformat(),
+        }
+    imaging["fdg_pet"] = (
+        {"done": True, "date": fdg[-1].study_date.isoformat()} if fdg else {"done": False}
+    )
+    case: dict[str, Any] = {
+        "schema_version": "1.0",
+        "case_id": patient.pseudonym,
+        "assessment_date": (assessment_date or date.today()).isoformat(),
+        "patient": {
+            "age_years": patient.age_years,
+            "sex": patient.sex,
+            "weight": f"{patient.weight_kg:g} kg",
+            **(
+                {"karnofsky_percent": patient.karnofsky_percent}
+                if patient.karnofsky_percent is not None
+                else {}
+            ),
+            **clinical.get("patient", {}),
+        },
+        "imaging": imaging,
+        "labs": _latest_labs(lab_history(session, patient.id)),
+    }
+    if tumour is not None:
+        case["tumour"] = dict(tumour.data)
+    for key in ("history", "biomarkers"):
+        if key in clinical:
+            case[key] = clinical[key]
+    return case
+
+
+def evaluate_eligibility(
+    session: Session, *, actor: str, patient_id: int, assessment_date: date | None = None
+) -> EligibilityEvaluation:
+    """Run the eligibility rules on the patient's records and store the report."""
+    patient = get_or_404(session, Patient, patient_id)
+    report = evaluate_case(
+        case_from_dict(build_case(session, patient, assessment_date=assessment_date))
+    ).to_dict()
+    row = EligibilityEvaluation(
+        patient_id=patient_id, verdict=report["verdict"], report=report, created_by=actor
+    )
+    session.add(row)
+    session.flush()
+    append_event(
+        session,
+        username=actor,
+        action="create",
+        entity="eligibility_evaluation",
+        entity_id=row.id,
+        after={"verdict": row.verdict},
+    )
+    return row
+
+
+def record_response(
+    session: Session,
+    *,
+    actor: str,
+    patient_id: int,
+    assessed_on: Any,
+    measurements: Mapping[str, Any],
+) -> ResponseAssessment:
+    """A RECIST time point (``targets``/``non_targets``/``new_lesions``); the result is recomputed over all."""
+    patient = get_or_404(session, Patient, patient_id)
+    when = _date(assessed_on, "assessed_on")
+    row = ResponseAssessment(
+        patient_id=patient_id, assessed_on=when, measurements=dict(measurements)
+    )
+    session.add(row)
+    session.flush()
+    recist = response_of(session, patient)
+    if recist is not None:
+        for tp in recist["time_points"]:
+            if tp["assessment_date"] == when.isoformat():
+                row.overall = tp["overall"]
+    append_event(
+        session,
+        username=actor,
+        action="create",
+        entity="response_assessment",
+        entity_id=row.id,
+        after=snapshot(row),
+    )
+    return row
+
+
+def _first_administration(session: Session, patient_id: int) -> str | None:
+    """Date of the patient's first PRRT (the RECIST treatment start), if any."""
+    first = session.execute(
+        select(func.min(Administration.administered_at))
+        .join(Cycle, Administration.cycle_id == Cycle.id)
+        .join(Course, Cycle.course_id == Course.id)
+        .where(Course.patient_id == patient_id)
+    ).scalar()
+    if first is None:
+        return None
+    moment = first if first.tzinfo is not None else first.replace(tzinfo=UTC)
+    return str(moment.date().isoformat())
+
+
+def response_of(session: Session, patient: Patient) -> dict[str, Any] | None:
+    """RECIST 1.1 over every recorded time point against the baseline target lesions."""
+    points = list(
+        session.execute(
+            select(ResponseAssessment)
+            .where(ResponseAssessment.patient_id == patient.id)
+            .order_by(ResponseAssessment.assessed_on)
+        ).scalars()
+    )
+    lesions = [
+        x.data
+        for x in session.execute(select(Lesion).where(Lesion.patient_id == patient.id)).scalars()
+    ]
+    targets = [x for x in lesions if x.get("target") and x.get("size")]
+    start = (patient.clinical or {}).get("treatment_start") or _first_administration(
+        session, patient.id
+    )
+    if not points or not targets or not start:
+        return None
+    case = build_case(session, patient, assessment_date=max(p.assessed_on for p in points))
+    case["response"] = {
+        "treatment_start": start,
+        "baseline_lesions": [
+            {"id": t["id"], "organ": t.get("site") or "unknown", "longest_diameter": t["size"]}
+            for t in targets
+        ],
+        "time_points": [{"date": p.assessed_on.isoformat(), **p.measurements} for p in points],
+    }
+    report = evaluate_case(case_from_dict(case)).to_dict()
+    result: dict[str, Any] | None = report["recist"]
+    return result
+
+
+def count_patients(session: Session) -> int:
+    """Number of patients (for the dashboard)."""
+    return int(session.execute(select(func.count(Patient.id))).scalar_one())
