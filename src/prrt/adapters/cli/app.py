@@ -14,6 +14,7 @@ from prrt.adapters.cli import (
     dosimetry_voxel_cmds,
     physics_cmds,
     planning_cmds,
+    service_cmds,
 )
 from prrt.adapters.cli._common import EXIT_BAD_INPUT
 
@@ -53,6 +54,7 @@ physics_cmds.register(app)
 clinical_cmds.register(app)
 planning_cmds.register(app)
 demo_cmds.register(app)
+service_cmds.register(app)
 dosimetry_organ_cmds.register(dosimetry_app)
 dosimetry_voxel_cmds.register(dosimetry_app)
 
