@@ -199,6 +199,10 @@ def install(app: FastAPI) -> None:
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=static), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/", include_in_schema=False)
     async def root() -> Response:
         return RedirectResponse("/patients", status_code=303)
