@@ -242,6 +242,11 @@ def test_physician_runs_the_pathway_and_a_viewer_cannot_edit(server, browser):
     assert "give full" in decision, decision
     assert "7.4 GBq" in decision, decision
     assert "CYC-5-FULL" in decision
+    # a RECIST time point: L1 30 mm → 20 mm is −33 % (PR, RECIST 1.1: ≥ 30 % decrease)
+    page.fill("#response-form input[name=assessed_on]", today.isoformat())
+    page.fill("#response-form input[name='target.L1']", "20 mm")
+    page.click("#response-form button")
+    assert "PR" in page.inner_text("#response")
     _shot(page, "physician_patient_page")
     # the two refused forms answer 422 on purpose; nothing else may fail
     assert [e for e in errors if "422" not in e] == []

@@ -239,3 +239,28 @@ def install(app: FastAPI) -> None:
             mds_or_aml=_yes_no(form.get("mds_or_aml"), "mds_or_aml"),
         )
         return f"Decision for cycle {row.cycle_number}: {row.action.replace('_', ' ')}."
+
+    @form_route("/patients/{id}/responses", Permission.RECORD_RESPONSE, by_patient)
+    def response_form(session: Session, actor: str, pid: int, form: dict[str, str]) -> str:
+        targets = [
+            {"id": k.split(".", 1)[1], "size": v}
+            for k, v in form.items()
+            if k.startswith("target.") and v.strip()
+        ]
+        if not targets:
+            raise InvalidInputError(
+                "assessed_on",
+                form.get("assessed_on", ""),
+                "the size of every target lesion, e.g. '24 mm'",
+            )
+        measurements: dict[str, Any] = {"targets": targets, "non_targets": []}
+        if form.get("new_lesions") and form["new_lesions"] != "none":
+            measurements["new_lesions"] = form["new_lesions"]
+        row = assessments.record_response(
+            session,
+            actor=actor,
+            patient_id=pid,
+            assessed_on=form.get("assessed_on", ""),
+            measurements=measurements,
+        )
+        return f"Time point recorded: {row.overall or 'not assessable yet'}."

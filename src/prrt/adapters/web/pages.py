@@ -186,6 +186,7 @@ def _patient_context(session: Session, principal: Principal, patient_id: int) ->
             "administer": principal.can(Permission.RECORD_ADMINISTRATION),
             "dosimetry": principal.can(Permission.RECORD_DOSIMETRY),
             "decide": principal.can(Permission.DECIDE_NEXT_CYCLE),
+            "response": principal.can(Permission.RECORD_RESPONSE),
         },
         "lab_fields": LAB_FIELDS,
         "limit_fields": LIMIT_FIELDS,
