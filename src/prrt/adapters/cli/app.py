@@ -12,6 +12,7 @@ from prrt.adapters.cli import (
     demo_cmds,
     dosimetry_organ_cmds,
     dosimetry_voxel_cmds,
+    outcomes_cmds,
     physics_cmds,
     planning_cmds,
     service_cmds,
@@ -55,6 +56,7 @@ clinical_cmds.register(app)
 planning_cmds.register(app)
 demo_cmds.register(app)
 service_cmds.register(app)
+outcomes_cmds.register(app)
 dosimetry_organ_cmds.register(dosimetry_app)
 dosimetry_voxel_cmds.register(dosimetry_app)
 

@@ -71,8 +71,11 @@ def register(app: typer.Typer) -> None:
             OutputFormat, typer.Option("--format", help=FORMAT_HELP)
         ] = OutputFormat.TEXT,
     ) -> None:
-        """Run selection → plan → 4 cycles (SPECT/CT, dosimetry, labs, decisions) → response on a
-        synthetic patient and cohort; write the HTML/PDF report, RTDOSE files and a JSON record."""
+        """The main job: a synthetic patient and cohort through the whole pathway, with its report.
+
+        Selection → plan → 4 cycles (SPECT/CT, dosimetry, labs, decisions) → response; writes the
+        HTML/PDF report, RTDOSE files, the plan (.ics) and a JSON record.
+        """
         from prrt.adapters.reports.demo import (
             COHORT_STEPS,
             DEFAULT_FIRST_ADMINISTRATION,
