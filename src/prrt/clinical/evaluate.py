@@ -18,17 +18,10 @@ inputs of the rule modules and collects their results in a :class:`CaseReport`:
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
-from enum import Enum
-from typing import Any
 
 from prrt.clinical import ctcae
-from prrt.clinical.case import Case, Course, Labs, LabValue
+from prrt.clinical.case import Case, Course
 from prrt.clinical.dose_modification import (
     Administration,
     CourseBaseline,
@@ -38,7 +31,6 @@ from prrt.clinical.dose_modification import (
     DoseModificationSettings,
     Episode,
     HypersensitivityAction,
-    LabPanel,
     RecurrentReading,
     RenalResolution,
     SixteenWeekReading,
@@ -46,30 +38,28 @@ from prrt.clinical.dose_modification import (
     next_cycle_decision,
 )
 from prrt.clinical.eligibility import (
-    EligibilityAssessment,
     EligibilityInput,
     PregnancyStatus,
     PriorTherapy,
     assess_eligibility,
 )
-from prrt.clinical.imaging_scores import ImagingLesion, sstr_positive
-from prrt.clinical.labs import Analyte, to_canonical_lab
-from prrt.clinical.outcome import Status, Verdict
+from prrt.clinical.evaluate_inputs import (
+    LAB_ANALYTES,
+    _at,
+    _clean,
+    _get,
+    _Lab,
+    _labs,
+    _panel,
+    _quantity,
+)
+from prrt.clinical.evaluate_recist import _recist
+from prrt.clinical.evaluate_report import CaseReport, _lesion_table
+from prrt.clinical.imaging_scores import ImagingLesion
 from prrt.clinical.profiles import Profile, get_profile
 from prrt.clinical.renal import Sex
-from prrt.clinical.response import (
-    BaselineLesion,
-    BestOverallResponse,
-    NonTargetObservation,
-    TargetMeasurement,
-    TimePoint,
-    TimePointResponse,
-    assess_time_points,
-    best_overall_response,
-    select_baseline,
-)
-from prrt.clinical.retreatment import RetreatmentAssessment, RetreatmentInput, assess_retreatment
-from prrt.errors import InvalidInputError, NonConformingInputWarning
+from prrt.clinical.retreatment import RetreatmentInput, assess_retreatment
+from prrt.errors import NonConformingInputWarning
 from prrt.units import Dimension, parse_quantity
 
 __all__ = [
@@ -79,78 +69,6 @@ __all__ = [
     "eligibility_input",
     "evaluate_case",
 ]
-
-#: Case lab key -> analyte (canonical units of prrt.clinical.labs).
-LAB_ANALYTES: dict[str, Analyte] = {
-    "haemoglobin": Analyte.HAEMOGLOBIN,
-    "platelets": Analyte.PLATELETS,
-    "white_cells": Analyte.WHITE_CELLS,
-    "neutrophils": Analyte.NEUTROPHILS,
-    "lymphocytes": Analyte.LYMPHOCYTES,
-    "creatinine": Analyte.CREATININE,
-    "bilirubin": Analyte.BILIRUBIN,
-    "albumin": Analyte.ALBUMIN,
-    "ast": Analyte.AST,
-    "alt": Analyte.ALT,
-    "inr": Analyte.INR,
-    "prothrombin_percent": Analyte.PROTHROMBIN_PERCENT,
-}
-
-_PANEL_FIELD = {
-    "haemoglobin": "haemoglobin_g_per_l",
-    "platelets": "platelets_10e9_per_l",
-    "white_cells": "white_cells_10e9_per_l",
-    "neutrophils": "neutrophils_10e9_per_l",
-    "lymphocytes": "lymphocytes_10e9_per_l",
-    "creatinine": "creatinine_umol_per_l",
-    "bilirubin": "bilirubin_umol_per_l",
-    "albumin": "albumin_g_per_l",
-    "ast": "ast_u_per_l",
-    "alt": "alt_u_per_l",
-    "inr": "inr",
-    "prothrombin_percent": "prothrombin_percent",
-}
-_PANEL_ULN_FIELD = {
-    "bilirubin": "bilirubin_uln_umol_per_l",
-    "ast": "ast_uln_u_per_l",
-    "alt": "alt_uln_u_per_l",
-}
-
-
-_JSON_ROOTS = (
-    "patient",
-    "tumour",
-    "imaging",
-    "labs",
-    "history",
-    "biomarkers",
-    "course",
-    "response",
-)
-
-
-@contextmanager
-def _at(path: str) -> Iterator[None]:
-    """Re-raise an input error of a rule module with the JSON path of the case field.
-
-    Errors that already name a path of this section (or of ``patient``/``labs``, whose
-    values the section reuses) are left alone; others (named after the
-    rule module's own argument, e.g. ``lesion[H1].longest_diameter_mm``) are given
-    ``path`` as field and keep their own name in the hint.
-    """
-    try:
-        yield
-    except InvalidInputError as err:
-        section = path.split(".")[0].split("[")[0]
-        if err.field.split(".")[0].split("[")[0] in (section, "patient", "labs"):
-            raise
-        hint = err.field + (f"; {err.hint}" if err.hint else "")
-        raise type(err)(path, err.value, err.expected, hint=hint) from err
-
-
-def _clean(value: float) -> float:
-    """Drop float noise of unit conversions (12 significant digits; see eligibility._clean)."""
-    return float(f"{value:.12g}")
 
 
 def dose_modification_settings(profile: Profile) -> DoseModificationSettings:
@@ -176,61 +94,6 @@ def dose_modification_settings(profile: Profile) -> DoseModificationSettings:
         ),
         any_haematological_grade3=profile.dmt_eu_any_haematological_grade3,
     )
-
-
-# --- edge-unit conversion ----------------------------------------------------------------------
-
-
-def _quantity(text: str | None, dimension: Dimension, field: str) -> float | None:
-    if text is None:
-        return None
-    return parse_quantity(text, dimension, field=field, positive=True)
-
-
-@dataclass(frozen=True, slots=True)
-class _Lab:
-    value: float
-    uln: float | None
-    lln: float | None
-
-
-def _labs(labs: Labs | None, prefix: str) -> dict[str, _Lab]:
-    """Convert every lab of a panel to its canonical unit (B's explicit conversion, §0.2)."""
-    out: dict[str, _Lab] = {}
-    if labs is None:
-        return out
-    for key, analyte in LAB_ANALYTES.items():
-        entry: LabValue | None = getattr(labs, key)
-        if entry is None:
-            continue
-        field = f"{prefix}.{key}"
-        value = _clean(to_canonical_lab(analyte, entry.value, entry.unit, field=f"{field}.value"))
-        uln = (
-            None
-            if entry.uln is None
-            else _clean(to_canonical_lab(analyte, entry.uln, entry.unit, field=f"{field}.uln"))
-        )
-        lln = (
-            None
-            if entry.lln is None
-            else _clean(to_canonical_lab(analyte, entry.lln, entry.unit, field=f"{field}.lln"))
-        )
-        out[key] = _Lab(value, uln, lln)
-    return out
-
-
-def _panel(values: dict[str, _Lab]) -> LabPanel:
-    kwargs: dict[str, float] = {}
-    for key, lab in values.items():
-        kwargs[_PANEL_FIELD[key]] = lab.value
-        if key in _PANEL_ULN_FIELD and lab.uln is not None:
-            kwargs[_PANEL_ULN_FIELD[key]] = lab.uln
-    return LabPanel(**kwargs)
-
-
-def _get(values: dict[str, _Lab], key: str) -> float | None:
-    lab = values.get(key)
-    return None if lab is None else lab.value
 
 
 def eligibility_input(case: Case) -> EligibilityInput:
@@ -432,211 +295,6 @@ def _lab_grades(
             ctcae.grade(ctcae.CtcaeTerm.CHRONIC_KIDNEY_DISEASE, egfr, version=profile.ctcae_version)
         )
     return tuple(grades)
-
-
-def _recist(case: Case) -> tuple[tuple[TimePointResponse, ...], BestOverallResponse | None] | None:
-    resp = case.response
-    if resp is None:
-        return None
-    lesions = []
-    for i, les in enumerate(resp.baseline_lesions):
-        where = f"response.baseline_lesions[{i}]"
-        with _at(where):
-            lesions.append(
-                BaselineLesion(
-                    lesion_id=les.id,
-                    organ=les.organ,
-                    longest_diameter_mm=_quantity(
-                        les.longest_diameter, Dimension.LENGTH, f"{where}.longest_diameter"
-                    ),
-                    short_axis_mm=_quantity(
-                        les.short_axis, Dimension.LENGTH, f"{where}.short_axis"
-                    ),
-                    is_lymph_node=les.lymph_node,
-                    modality=les.modality,
-                    slice_thickness_mm=_quantity(
-                        les.slice_thickness, Dimension.LENGTH, f"{where}.slice_thickness"
-                    ),
-                    non_measurable_reason=les.non_measurable_reason,
-                )
-            )
-    with _at("response.target_ids" if resp.target_ids is not None else "response.baseline_lesions"):
-        baseline = select_baseline(lesions, target_ids=resp.target_ids)
-    time_points = []
-    for i, tp in enumerate(resp.time_points):
-        where = f"response.time_points[{i}]"
-        targets = []
-        for j, t in enumerate(tp.targets):
-            with _at(f"{where}.targets[{j}]"):
-                size = _quantity(t.size, Dimension.LENGTH, f"{where}.targets[{j}].size")
-                targets.append(TargetMeasurement(t.id, t.state, size))
-        non_targets = []
-        for j, n in enumerate(tp.non_targets):
-            with _at(f"{where}.non_targets[{j}]"):
-                axis = _quantity(
-                    n.short_axis, Dimension.LENGTH, f"{where}.non_targets[{j}].short_axis"
-                )
-                non_targets.append(NonTargetObservation(n.id, n.state, axis))
-        with _at(where):
-            time_points.append(
-                TimePoint(
-                    assessment_date=tp.date,
-                    targets=tuple(targets),
-                    non_targets=tuple(non_targets),
-                    new_lesions=tp.new_lesions,
-                    tumour_markers_normal=tp.tumour_markers_normal,
-                    new_lesion_first_seen=tp.new_lesion_first_seen,
-                    non_target_response=tp.non_target_response,
-                )
-            )
-    with _at("response.time_points"):
-        responses = assess_time_points(baseline, time_points)
-    if not responses:
-        return responses, None
-    last_cycle = resp.last_cycle_date
-    if last_cycle is None and case.course is not None and case.course.administrations:
-        last_cycle = case.course.administrations[-1].date
-    with _at("response"):
-        best = best_overall_response(
-            responses,
-            treatment_start=resp.treatment_start,
-            confirmation_required=resp.confirmation_required,
-            last_cycle_date=last_cycle,
-        )
-    return responses, best
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | frozenset | set):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _dataclass_dict(obj: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-
-
-@dataclass(frozen=True, slots=True)
-class CaseReport:
-    """Everything ``prrt evaluate`` reports for one case.
-
-    Attributes
-    ----------
-    case_id, assessment_date
-        Identity of the case.
-    profile
-        The decision profile in force.
-    pathway
-        ``"first_course"`` or ``"retreatment"`` (prior PRRT, §8).
-    verdict
-        Eligibility verdict of the pathway.
-    eligibility
-        First-course eligibility assessment (always computed).
-    retreatment
-        Re-treatment assessment when a prior PRRT course is reported.
-    lesion_table
-        Per-lesion scores: SSTR score, threshold met, FDG, mismatch.
-    lab_grades
-        CTCAE grade of every laboratory value (and CKD from eGFR).
-    next_cycle
-        Next-cycle decision when a course is given.
-    recist_time_points, best_response
-        RECIST 1.1 per time point and best overall response when measurements are given.
-    notes
-        Remarks on the evaluation (e.g. renal equations outside their validated age range).
-    """
-
-    case_id: str
-    assessment_date: date
-    profile: Profile
-    pathway: str
-    verdict: Verdict
-    eligibility: EligibilityAssessment
-    retreatment: RetreatmentAssessment | None
-    lesion_table: tuple[dict[str, Any], ...]
-    lab_grades: tuple[ctcae.CtcaeGrade, ...]
-    next_cycle: CycleDecision | None
-    recist_time_points: tuple[TimePointResponse, ...] | None
-    best_response: BestOverallResponse | None
-    notes: tuple[str, ...] = ()
-
-    @property
-    def outcomes(self) -> tuple[Any, ...]:
-        """The rule outcomes that decide the verdict (re-treatment outcomes include eligibility)."""
-        return (
-            self.retreatment.outcomes if self.retreatment is not None else self.eligibility.outcomes
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON report (documented in ``docs/clinical.md``)."""
-        elig = self.eligibility
-        return {
-            "case_id": self.case_id,
-            "assessment_date": self.assessment_date.isoformat(),
-            "profile": {"name": self.profile.name, "version": self.profile.version},
-            "verdict": self.verdict.value,
-            "pathway": self.pathway,
-            "fired": [o.rule_id for o in self.outcomes if o.status is Status.FAIL],
-            "undecided": [o.rule_id for o in self.outcomes if o.status is Status.INDETERMINATE],
-            "notes": list(self.notes),
-            "grade": elig.grade.to_dict(),
-            "scores": {
-                "sstr_min_score": elig.sstr_min_score,
-                "netpet": elig.netpet.to_dict(),
-                "sstr_expression": elig.expression.to_dict()
-                if elig.expression is not None
-                else None,
-                "mismatch_lesions": list(elig.mismatch_lesions),
-                "lesions": list(self.lesion_table),
-            },
-            "renal": {
-                "crcl_ml_per_min": elig.crcl_ml_per_min,
-                "crcl_method": "Cockcroft-Gault, actual body weight, rounded once to 0.1 (RENAL-2/3); drives the rules",
-                "egfr_ml_per_min_1_73m2": elig.egfr_ml_per_min_1_73m2,
-                "egfr_method": "CKD-EPI 2021 creatinine, race-free (RENAL-1); CTCAE CKD grade only",
-            },
-            "outcomes": [o.to_dict() for o in self.outcomes],
-            "retreatment": self.retreatment.to_dict() if self.retreatment is not None else None,
-            "lab_grades": [g.to_dict() for g in self.lab_grades],
-            "next_cycle": self.next_cycle.to_dict() if self.next_cycle is not None else None,
-            "recist": None
-            if self.recist_time_points is None
-            else {
-                "time_points": [_dataclass_dict(r) for r in self.recist_time_points],
-                "best_overall_response": _dataclass_dict(self.best_response)
-                if self.best_response
-                else None,
-            },
-        }
-
-
-def _lesion_table(elig: EligibilityAssessment, inp: EligibilityInput) -> tuple[dict[str, Any], ...]:
-    mismatch = set(elig.mismatch_lesions)
-    rows = []
-    for les in inp.lesions or ():
-        meets = None
-        if les.sstr_score is not None and elig.sstr_min_score is not None:
-            meets = les.sstr_score >= elig.sstr_min_score
-        rows.append(
-            {
-                "id": les.lesion_id,
-                "target": les.target,
-                "size_mm": les.size_mm,
-                "sstr_score": les.sstr_score,
-                "sstr_positive": None if les.sstr_score is None else sstr_positive(les.sstr_score),
-                "meets_threshold": meets,
-                "fdg": les.fdg.value if les.fdg else None,
-                "fdg_vs_sstr": les.fdg_vs_sstr.value if les.fdg_vs_sstr else None,
-                "mismatch": les.lesion_id in mismatch,
-            }
-        )
-    return tuple(rows)
 
 
 def evaluate_case(case: Case, profile: Profile | None = None) -> CaseReport:

@@ -17,19 +17,33 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from enum import Enum
-from functools import cache
-from importlib import resources
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from prrt.dosimetry.course_limits import (
+    Applicability,
+    DoseLimit,
+    LimitCheck,
+    LimitProfile,
+    LimitQuantity,
+    LimitStatus,
+    _covered,
+    load_limit_profile,
+)
+from prrt.dosimetry.course_plan import (
+    BEYOND_LABEL_NOTE,
+    LABEL_CYCLES,
+    LIMIT_REACHED_NOTE,
+    CyclePlan,
+    LimitProjection,
+    Predictor,
+)
 from prrt.dosimetry.radiobiology import dose_for_bed_gy, eqd2_gy
-from prrt.errors import DataSourceError, InvalidInputError
+from prrt.errors import InvalidInputError
 
 __all__ = [
     "BEYOND_LABEL_NOTE",
@@ -58,169 +72,6 @@ __all__ = [
 #: (~13 %, Staanum et al., EJNMMI Phys 2021;8:78; dosimetry-reference.md §4.2).
 DEFAULT_DOSE_UNCERTAINTY_FRACTION = 0.13
 _EPS = 1e-9
-#: Administrations of the label: 4 × 7.4 GBq every 8 weeks (Lutathera US/EU label,
-#: clinical-rules.md §4.1 DOSE-1).  More cycles are a dosimetry-guided extension.
-LABEL_CYCLES = 4
-BEYOND_LABEL_NOTE = (
-    "beyond the label's 4 cycles: dosimetry-guided extension, Garske-Román 2018 / Sundlöv 2022"
-)
-LIMIT_REACHED_NOTE = "limit reached: no further cycle"
-#: A limit on the kidneys applies to each kidney when kidneys are dosed separately.
-_SUB_REGIONS = {"kidneys": ("kidneys", "left_kidney", "right_kidney")}
-
-
-def _covered(limit_region: str) -> tuple[str, ...]:
-    return _SUB_REGIONS.get(limit_region, (limit_region,))
-
-
-class LimitQuantity(Enum):
-    """Quantity a limit applies to."""
-
-    ABSORBED_DOSE = "absorbed_dose"
-    BED = "bed"
-
-
-class Applicability(Enum):
-    """Patients a limit applies to."""
-
-    ALL = "all"
-    WITHOUT_RENAL_RISK_FACTORS = "without_renal_risk_factors"
-    WITH_RENAL_RISK_FACTORS = "with_renal_risk_factors"
-
-
-class LimitStatus(Enum):
-    """Outcome of a limit check."""
-
-    WITHIN = "within"
-    EXCEEDED = "exceeded"
-    INDETERMINATE = "indeterminate"
-
-
-class Predictor(Enum):
-    """Which given cycles predict the dose per activity of the next cycles."""
-
-    LAST_CYCLE = "last_cycle"
-    MEAN_OF_CYCLES = "mean_of_cycles"
-
-
-@dataclass(frozen=True, slots=True)
-class DoseLimit:
-    """A cumulative limit on one region."""
-
-    id: str
-    region: str
-    quantity: LimitQuantity
-    limit_gy: float
-    applies_to: Applicability = Applicability.ALL
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.limit_gy) and self.limit_gy > 0.0):
-            raise InvalidInputError(f"limits.{self.id}", self.limit_gy, "a positive limit in Gy")
-
-    def applies(self, renal_risk_factors: bool | None) -> bool:
-        """Whether the limit applies; with unknown risk factors both BED limits apply."""
-        if renal_risk_factors is None or self.applies_to is Applicability.ALL:
-            return True
-        if self.applies_to is Applicability.WITH_RENAL_RISK_FACTORS:
-            return renal_risk_factors
-        return not renal_risk_factors
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "id": self.id,
-            "region": self.region,
-            "quantity": self.quantity.value,
-            "limit_gy": self.limit_gy,
-            "applies_to": self.applies_to.value,
-            "source": self.source,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class LimitProfile:
-    """A named set of cumulative dose limits (a profile setting).
-
-    Examples
-    --------
-    >>> profile = load_limit_profile()
-    >>> [(lim.id, lim.limit_gy) for lim in profile.limits][:2]
-    [('kidneys.absorbed_dose', 23.0), ('kidneys.bed.no_risk_factors', 40.0)]
-    >>> profile.with_limit("kidneys.absorbed_dose", 18.0).limit("kidneys.absorbed_dose").limit_gy
-    18.0
-    """
-
-    name: str
-    description: str
-    limits: tuple[DoseLimit, ...]
-
-    def limit(self, limit_id: str) -> DoseLimit:
-        """Return the limit with ``limit_id``."""
-        for lim in self.limits:
-            if lim.id == limit_id:
-                return lim
-        raise InvalidInputError(
-            "limits", limit_id, "a limit id of profile " + self.name, hint=", ".join(self.ids)
-        )
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        """Identifiers of the limits."""
-        return tuple(lim.id for lim in self.limits)
-
-    def with_limit(self, limit_id: str, limit_gy: float) -> LimitProfile:
-        """Return a copy with one limit value overridden (a local setting)."""
-        old = self.limit(limit_id)
-        new = replace(old, limit_gy=limit_gy, source=f"{old.source}; overridden locally")
-        limits = tuple(new if lim.id == limit_id else lim for lim in self.limits)
-        return LimitProfile(name=f"{self.name}+local", description=self.description, limits=limits)
-
-
-@cache
-def _profiles() -> tuple[str, dict[str, LimitProfile]]:
-    try:
-        raw = json.loads(
-            resources.files("prrt.dosimetry")
-            .joinpath("data", "dose_limits.json")
-            .read_text(encoding="utf-8")
-        )
-        profiles = {
-            name: LimitProfile(
-                name=name,
-                description=body["description"],
-                limits=tuple(
-                    DoseLimit(
-                        id=item["id"],
-                        region=item["region"],
-                        quantity=LimitQuantity(item["quantity"]),
-                        limit_gy=float(item["limit_gy"]),
-                        applies_to=Applicability(item["applies_to"]),
-                        source=item["source"],
-                    )
-                    for item in body["limits"]
-                ),
-            )
-            for name, body in raw["profiles"].items()
-        }
-        return str(raw["default_profile"]), profiles
-    except (OSError, KeyError, ValueError) as err:
-        raise DataSourceError(f"packaged dose-limit profiles cannot be read: {err}") from err
-
-
-def load_limit_profile(name: str | None = None) -> LimitProfile:
-    """Return the limit profile ``name`` (the default profile when None).
-
-    Raises
-    ------
-    InvalidInputError
-        For an unknown profile name.
-    """
-    default, profiles = _profiles()
-    key = default if name is None else name
-    if key not in profiles:
-        raise InvalidInputError("limit_profile", name, "one of " + ", ".join(profiles))
-    return profiles[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,39 +216,6 @@ def cumulative_doses(cycles: Sequence[CycleDosimetry]) -> dict[str, CumulativeOr
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class LimitCheck:
-    """Cumulative value of a region against one limit.
-
-    ``region`` is the region evaluated: the limit's own region, or one kidney
-    when kidneys are dosed separately (each kidney must then stay within the
-    kidney limit).
-    """
-
-    limit: DoseLimit
-    value_gy: float | None
-    status: LimitStatus
-    note: str = ""
-    region: str = ""
-
-    @property
-    def margin_gy(self) -> float | None:
-        """``limit − value`` (negative when exceeded)."""
-        return None if self.value_gy is None else self.limit.limit_gy - self.value_gy
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            **self.limit.to_dict(),
-            "region": self.region or self.limit.region,
-            "limit_region": self.limit.region,
-            "value_gy": self.value_gy,
-            "margin_gy": self.margin_gy,
-            "status": self.status.value,
-            "note": self.note,
-        }
-
-
 def _check_one(
     limit: DoseLimit, total: CumulativeOrganDose, renal_risk_factors: bool | None
 ) -> LimitCheck:
@@ -471,158 +289,6 @@ def check_limits(
             continue
         checks.extend(_check_one(limit, cumulative[r], renal_risk_factors) for r in present)
     return tuple(checks)
-
-
-@dataclass(frozen=True, slots=True)
-class LimitProjection:
-    """How many more cycles fit under one limit."""
-
-    limit: DoseLimit
-    delivered_gy: float
-    margin_gy: float
-    per_cycle_gy: float
-    per_cycle_band_gy: tuple[float, float]
-    additional_cycles: int
-    additional_cycles_band: tuple[int, int]
-    partial_cycle_dose_gy: float
-    partial_cycle_activity_bq: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "limit_id": self.limit.id,
-            "quantity": self.limit.quantity.value,
-            "limit_gy": self.limit.limit_gy,
-            "delivered_gy": self.delivered_gy,
-            "margin_gy": self.margin_gy,
-            "per_cycle_gy": self.per_cycle_gy,
-            "per_cycle_band_gy": list(self.per_cycle_band_gy),
-            "additional_cycles": self.additional_cycles,
-            "additional_cycles_band": list(self.additional_cycles_band),
-            "partial_cycle_absorbed_dose_gy": self.partial_cycle_dose_gy,
-            "partial_cycle_activity_bq": self.partial_cycle_activity_bq,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class CyclePlan:
-    """Prediction of the remaining cycles for one region."""
-
-    region: str
-    activity_per_cycle_bq: float
-    predictor: Predictor
-    dose_per_activity_gy_per_bq: float
-    dose_per_cycle_gy: float
-    uncertainty_fraction: float
-    coverage_factor: float
-    dose_per_cycle_band_gy: tuple[float, float]
-    additional_cycles: int
-    additional_cycles_band: tuple[int, int]
-    partial_cycle_activity_bq: float
-    binding_limit_id: str
-    projections: tuple[LimitProjection, ...]
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    cycles_given: int = 0
-    delivered_lower_bound: bool = False
-    fit_uncertainty_fraction: float = 0.0
-    reliability_warnings: tuple[str, ...] = ()
-
-    @property
-    def reliable(self) -> bool:
-        """False when a fit behind the planned region's doses is poor (see ``reliability_warnings``)."""
-        return not self.reliability_warnings
-
-    @property
-    def limit_reached(self) -> bool:
-        """True when the binding limit leaves no full and no partial cycle."""
-        return self.additional_cycles == 0 and self.partial_cycle_activity_bq <= 0.0
-
-    @property
-    def binding_projection(self) -> LimitProjection:
-        """The projection of the binding limit."""
-        return next(p for p in self.projections if p.limit.id == self.binding_limit_id)
-
-    @property
-    def exceeded_projection(self) -> LimitProjection | None:
-        """The limit already exceeded by the doses given (the most, relative to it), if any."""
-        over = [p for p in self.projections if p.margin_gy < 0.0]
-        return min(over, key=lambda p: p.margin_gy / p.limit.limit_gy, default=None)
-
-    @property
-    def limit_exceeded(self) -> bool:
-        """True when a limit is already exceeded by the doses given."""
-        return self.exceeded_projection is not None
-
-    @property
-    def planned_total_cycles(self) -> int:
-        """Cycles given plus the full and partial cycles the plan allows."""
-        partial = 1 if self.partial_cycle_activity_bq > 0.0 else 0
-        return self.cycles_given + self.additional_cycles + partial
-
-    @property
-    def beyond_label(self) -> bool:
-        """True when the plan adds cycles past the label's :data:`LABEL_CYCLES` administrations."""
-        total = self.planned_total_cycles
-        return total > LABEL_CYCLES and total > self.cycles_given
-
-    @property
-    def summary(self) -> str:
-        """One sentence on the remaining cycles, in words a physician reads."""
-        prefix = (
-            "plan not reliable: " + "; ".join(self.reliability_warnings) + " — "
-            if self.reliability_warnings
-            else ""
-        )
-        p = self.exceeded_projection
-        if p is not None:
-            return (
-                f"{prefix}limit exceeded ({p.delivered_gy:.4g} of {p.limit.limit_gy:g} Gy): "
-                f"no further cycle ({p.limit.id})"
-            )
-        if self.limit_reached:
-            return f"{prefix}{LIMIT_REACHED_NOTE} ({self.binding_limit_id})"
-        lo, hi = self.additional_cycles_band
-        text = prefix + (
-            f"{self.additional_cycles} more full cycle(s) (band {lo}–{hi})"
-            if self.additional_cycles
-            else "no further full cycle"
-        )
-        if self.partial_cycle_activity_bq > 0.0:
-            text += f", then a partial cycle of {self.partial_cycle_activity_bq / 1e9:.3g} GBq"
-        text += f" ({self.planned_total_cycles} cycles in all)"
-        if self.beyond_label:
-            text += f"; {BEYOND_LABEL_NOTE}"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "region": self.region,
-            "activity_per_cycle_bq": self.activity_per_cycle_bq,
-            "predictor": self.predictor.value,
-            "dose_per_activity_gy_per_bq": self.dose_per_activity_gy_per_bq,
-            "dose_per_cycle_gy": self.dose_per_cycle_gy,
-            "uncertainty_fraction": self.uncertainty_fraction,
-            "coverage_factor": self.coverage_factor,
-            "dose_per_cycle_band_gy": list(self.dose_per_cycle_band_gy),
-            "additional_cycles": self.additional_cycles,
-            "additional_cycles_band": list(self.additional_cycles_band),
-            "partial_cycle_activity_bq": self.partial_cycle_activity_bq,
-            "binding_limit_id": self.binding_limit_id,
-            "projections": [p.to_dict() for p in self.projections],
-            "cycles_given": self.cycles_given,
-            "planned_total_cycles": self.planned_total_cycles,
-            "label_cycles": LABEL_CYCLES,
-            "beyond_label": self.beyond_label,
-            "limit_reached": self.limit_reached,
-            "limit_exceeded": self.limit_exceeded,
-            "fit_uncertainty_fraction": self.fit_uncertainty_fraction,
-            "reliable": self.reliable,
-            "reliability_warnings": list(self.reliability_warnings),
-            "delivered_lower_bound": self.delivered_lower_bound,
-            "summary": self.summary,
-            "notes": list(self.notes),
-        }
 
 
 def _whole_cycles(margin: float, per_cycle: float) -> int:

@@ -14,18 +14,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from prrt.dosimetry.course import (
-    CumulativeOrganDose,
     CycleDosimetry,
     CycleOrganDose,
-    CyclePlan,
-    LimitCheck,
     check_limits,
     cumulative_doses,
     plan_cycles,
@@ -42,47 +36,34 @@ from prrt.dosimetry.organ import (
     local_deposition_dose,
     mird_organ_doses,
 )
-from prrt.dosimetry.radiobiology import (
-    BedResult,
-    ExponentialDoseRate,
-    RadiobiologyParameters,
-    bed_gy,
-    eqd2_gy,
-    g_factor,
-    g_factor_sampled,
-    radiobiology_parameters,
-)
+from prrt.dosimetry.radiobiology import BedResult, radiobiology_parameters
 from prrt.dosimetry.spheres import SPHERE_COMPOSITIONS
+from prrt.dosimetry.study_bed import _bed, _parameters_for
 from prrt.dosimetry.study_input import (
     SCHEMA_KEYS,
     STUDY_SCHEMA_VERSION,
     CycleInput,
     OrganStudy,
-    ReportedDose,
     StudySettings,
     organ_study_schema,
     parse_study,
 )
+from prrt.dosimetry.study_kinetics import (
+    POOR_FIT_R_SQUARED,
+    _Kinetics,
+    _kinetics,
+    _kinetics_record,
+    fit_quality_warnings,
+    residual_dof,
+)
+from prrt.dosimetry.study_results import CycleResult, StudyResult, _course_quantity
 from prrt.dosimetry.svalues import (
     REMAINDER_OF_BODY,
     TOTAL_BODY,
     Phantom,
     load_svalue_table,
 )
-from prrt.errors import FitError, InvalidInputError, PrrtWarning
-from prrt.kinetics import (
-    BiExponentialFitter,
-    HanscheidFitter,
-    MadsenFitter,
-    MonoExponentialFitter,
-    MonoExponentialUptakeFitter,
-    TacFit,
-    TimeActivityCurve,
-    TrapezoidFitter,
-    TriExponentialFitter,
-    fit_best,
-    population_effective_half_life,
-)
+from prrt.errors import InvalidInputError, PrrtWarning
 from prrt.physics import get_nuclide
 
 __all__ = [
@@ -99,406 +80,6 @@ __all__ = [
     "residual_dof",
     "run_study",
 ]
-
-_FITTERS: dict[str, Any] = {
-    "mono_exponential": MonoExponentialFitter,
-    "mono_exponential_uptake": MonoExponentialUptakeFitter,
-    "bi_exponential": BiExponentialFitter,
-    "tri_exponential": TriExponentialFitter,
-    "trapezoid": TrapezoidFitter,
-}
-_LN2 = math.log(2.0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Kinetics:
-    """A source's TIA with, when available, its curve or effective half-life."""
-
-    tia_bq_s: float
-    fit: TacFit | None = None
-    effective_half_life_s: float | None = None
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def tia_sd_fraction(self) -> float | None:
-        """Relative SD of the fitted TIA (None without a fit or its covariance)."""
-        if self.fit is None or self.fit.time_integrated_activity_sd_bq_s is None:
-            return None
-        if self.tia_bq_s <= 0.0:
-            return None
-        return self.fit.time_integrated_activity_sd_bq_s / self.tia_bq_s
-
-
-# --------------------------------------------------------------------------- computation
-
-
-def _fitter(model: str, tac: TimeActivityCurve, half_life_s: float | None) -> Any:
-    if model == "stp_hanscheid_2018":
-        return HanscheidFitter()
-    if model == "stp_madsen_2018":
-        if half_life_s is None:
-            half_life_s = population_effective_half_life(tac.region).effective_half_life_s
-        return MadsenFitter(effective_half_life_s=half_life_s)
-    return _FITTERS[model]()
-
-
-def _fit(
-    tac: TimeActivityCurve,
-    model: str,
-    path: str,
-    notes: list[str],
-    half_life_s: float | None = None,
-) -> TacFit:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PrrtWarning)
-        try:
-            fit = fit_best(tac) if model == "auto" else _fitter(model, tac, half_life_s).fit(tac)
-        except FitError as err:
-            raise InvalidInputError(
-                path,
-                f"{tac.n_points} points",
-                "a curve that a kinetic model can be fitted to",
-                hint=str(err),
-            ) from err
-        except InvalidInputError as err:
-            raise type(err)(f"{path} ({err.field})", err.value, err.expected, err.hint) from err
-    notes.extend(f"{path}: {w.message}" for w in caught if issubclass(w.category, PrrtWarning))
-    return fit
-
-
-#: R² below this marks a poor fit (negative: worse than the mean of the points).
-POOR_FIT_R_SQUARED = 0.5
-_NO_DOF_MODELS = ("trapezoid", "stp_hanscheid_2018", "stp_madsen_2018")
-
-
-def _fmt_r2(r2: float) -> str:
-    return f"{r2:.3g}".replace("-", "−")
-
-
-def fit_quality_warnings(fit: TacFit, tac: TimeActivityCurve | None) -> tuple[str, ...]:
-    """Short warnings on a fit whose TIA should not be trusted as reported.
-
-    * no residual degrees of freedom (as many points as parameters): R² is 1 by
-      construction and the TIA SD is undefined or meaningless;
-    * R² < :data:`POOR_FIT_R_SQUARED` (or R² undefined on constant data);
-    * net uptake: the activity is highest at the last point, so the TIA is
-      dominated by the assumed tail after it (physical decay at most).
-
-    Trapezoid and single-time-point models have no R² and are not judged.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from prrt.kinetics import MonoExponentialFitter, TimeActivityCurve
-    >>> tac = TimeActivityCurve(times_s=np.array([24.0, 96.0]) * 3600,
-    ...                         activities_bq=np.array([100e6, 60e6]), region="kidneys")
-    >>> import warnings
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     fit = MonoExponentialFitter().fit(tac)
-    >>> fit_quality_warnings(fit, tac)
-    ('kidneys fit has no residual degrees of freedom (2 points, 2 parameters)',)
-    """
-    region = fit.region or (tac.region if tac is not None else "region")
-    found: list[str] = []
-    if fit.model_name not in _NO_DOF_MODELS:
-        n_par = len(fit.parameters)
-        if fit.n_points - n_par <= 0:
-            found.append(
-                f"{region} fit has no residual degrees of freedom "
-                f"({fit.n_points} points, {n_par} parameters)"
-            )
-        elif fit.r_squared is None:
-            found.append(f"{region} fit R² undefined (constant activities)")
-        elif fit.r_squared < POOR_FIT_R_SQUARED:
-            found.append(f"{region} fit R² {_fmt_r2(fit.r_squared)}")
-    if tac is not None and tac.n_points >= 2:
-        activities = np.asarray(tac.activities_bq, dtype=np.float64)
-        if activities[-1] > activities[:-1].max():
-            found.append(f"{region} still rising at the last point (net uptake)")
-    return tuple(found)
-
-
-def _consequence(warning: str) -> str:
-    if "net uptake" in warning:
-        return (
-            ": the TIA is dominated by an assumption (the tail after the last point, at most "
-            "physical decay), not by the data; add a later time point"
-        )
-    if "degrees of freedom" in warning:
-        return ": R² is 1 by construction and the TIA uncertainty is unknown"
-    return ": the TIA and its SD should not be trusted; check the points or choose another model"
-
-
-def residual_dof(fit: TacFit) -> int | None:
-    """Points minus parameters of a least-squares fit (None for trapezoid/STP models)."""
-    if fit.model_name in _NO_DOF_MODELS:
-        return None
-    return fit.n_points - len(fit.parameters)
-
-
-def _kinetics_record(name: str, path: str, kin: _Kinetics) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "region": name,
-        "path": path,
-        "time_integrated_activity_bq_s": kin.tia_bq_s,
-        "effective_half_life_s": kin.effective_half_life_s,
-    }
-    if kin.fit is not None:
-        fit = kin.fit
-        dof = residual_dof(fit)
-        record.update(
-            {
-                "model": fit.model_name,
-                "parameters": dict(fit.parameter_dict),
-                "time_integrated_activity_sd_bq_s": fit.time_integrated_activity_sd_bq_s,
-                "r_squared": None if dof is not None and dof <= 0 else fit.r_squared,
-                "residual_dof": dof,
-                "fit_warnings": list(kin.warnings),
-                "aicc": fit.aicc,
-                "extrapolated_fraction": fit.extrapolated_fraction,
-                "converged": fit.converged,
-            }
-        )
-    else:
-        record["model"] = "given TIA"
-    return record
-
-
-def _kinetics(
-    tac: TimeActivityCurve | None,
-    tia: float | None,
-    half_life: float | None,
-    model: str,
-    path: str,
-    notes: list[str],
-) -> _Kinetics:
-    if tac is not None:
-        fit = _fit(tac, model, f"{path}.tac", notes, half_life)
-        quality = fit_quality_warnings(fit, tac)
-        notes.extend(f"{path}.tac: warning: {w}" + _consequence(w) for w in quality)
-        return _Kinetics(fit.time_integrated_activity_bq_s, fit, half_life, quality)
-    if tia is None:
-        raise InvalidInputError(path, None, "a 'tac' or a 'tia'")
-    return _Kinetics(tia, None, half_life)
-
-
-def _dose_rate_g(
-    parts: Sequence[tuple[float, _Kinetics]], repair_half_time_s: float, nuclide_lambda: float
-) -> tuple[float, str] | None:
-    """G factor of the dose rate ``Σ S·A(t)`` of the parts that carry kinetics.
-
-    Returns None when no part has a curve or an effective half-life.
-    """
-    timed = [(s, k) for s, k in parts if s > 0.0 and (k.fit is not None or k.effective_half_life_s)]
-    if not timed:
-        return None
-    curves: list[ExponentialDoseRate] = []
-    sampled = False
-    for s, k in timed:
-        if k.fit is not None:
-            try:
-                curves.append(
-                    ExponentialDoseRate.from_activity_terms(
-                        k.fit.exponential_terms(), s_value_gy_per_bq_s=s
-                    )
-                )
-            except FitError:
-                sampled = True
-        elif k.effective_half_life_s is not None:
-            curves.append(
-                ExponentialDoseRate.mono_exponential(
-                    dose_gy=s * k.tia_bq_s, effective_half_life_s=k.effective_half_life_s
-                )
-            )
-    if not sampled:
-        total = curves[0]
-        for curve in curves[1:]:
-            total = total + curve
-        return g_factor(total, repair_half_time_s=repair_half_time_s), "sum of exponentials"
-    # A trapezoid fit: sample the whole dose-rate curve and integrate numerically.
-    t_last = max(
-        float(k.fit.knot_times_s[-1])
-        if k.fit is not None and k.fit.knot_times_s is not None
-        else 0.0
-        for _, k in timed
-    )
-    t_end = max(t_last, 1.0) + 20.0 * _LN2 / nuclide_lambda
-    knots = [
-        np.asarray(k.fit.knot_times_s, dtype=np.float64)
-        for _, k in timed
-        if k.fit is not None and k.fit.knot_times_s is not None
-    ]
-    # Include the knots so that the piecewise-linear trapezoid curve is sampled exactly.
-    grid = np.unique(
-        np.concatenate(
-            [
-                np.linspace(0.0, max(t_last, 1.0), 400),
-                np.geomspace(max(t_last, 1.0), t_end, 400),
-                *knots,
-            ]
-        )
-    )
-    grid = grid[np.concatenate([[True], np.diff(grid) > 1.0])]  # drop near-duplicates (< 1 s)
-    rate = np.zeros_like(grid)
-    for s, k in timed:
-        if k.fit is not None:
-            rate += s * np.clip(k.fit.predict(grid), 0.0, None)
-        elif k.effective_half_life_s is not None:
-            lam = _LN2 / k.effective_half_life_s
-            rate += s * k.tia_bq_s * lam * np.exp(-lam * grid)
-    g = g_factor_sampled(
-        times_s=grid,
-        dose_rate_gy_per_s=rate,
-        repair_half_time_s=repair_half_time_s,
-        tail_rate_per_s=nuclide_lambda,
-        substeps=8,
-    )
-    return g, "numerical generalised Lea–Catcheside integration (trapezoid curve)"
-
-
-def _parameters_for(region: str) -> RadiobiologyParameters | None:
-    try:
-        return radiobiology_parameters(region)
-    except InvalidInputError:
-        return None
-
-
-def _bed(
-    region: str,
-    dose: float,
-    parts: Sequence[tuple[float, _Kinetics]],
-    params: RadiobiologyParameters | None,
-    nuclide_lambda: float,
-    notes: list[str],
-    path: str,
-    *,
-    alpha: bool = False,
-) -> BedResult | None:
-    if params is None:
-        notes.append(f"{path}: no radiobiology parameters for {region}; BED not computed")
-        return None
-    if alpha:
-        notes.append(
-            f"{path}: BED of the linear-quadratic model is not computed for alpha emitters; "
-            "the RBE-weighted dose is used for the course and its limits"
-        )
-        return None
-    if dose <= 0.0:
-        return BedResult(
-            region, 0.0, 0.0, params.alpha_beta_gy, params.repair_half_time_s, 0.0, 0.0, "zero dose"
-        )
-    found = _dose_rate_g(parts, params.repair_half_time_s, nuclide_lambda)
-    if found is None:
-        notes.append(
-            f"{path}: no time course (curve or effective half-life) for {region}; BED unknown"
-        )
-        return None
-    g, how = found
-    bed = bed_gy(dose_gy=dose, g_factor=g, alpha_beta_gy=params.alpha_beta_gy)
-    return BedResult(
-        tissue=params.tissue,
-        dose_gy=dose,
-        g_factor=g,
-        alpha_beta_gy=params.alpha_beta_gy,
-        repair_half_time_s=params.repair_half_time_s,
-        bed_gy=bed,
-        eqd2_gy=eqd2_gy(bed_gy=bed, alpha_beta_gy=params.alpha_beta_gy),
-        method=f"linear-quadratic BED; G from {how}",
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class CycleResult:
-    """Everything computed for one cycle."""
-
-    number: int
-    administered_activity_bq: float
-    kinetics: tuple[dict[str, Any], ...]
-    organ_doses: Mapping[str, OrganDose]
-    organ_beds: Mapping[str, BedResult | None]
-    lesion_doses: Mapping[str, OrganDose]
-    lesion_beds: Mapping[str, BedResult | None]
-    marrow: MarrowDose | None
-    reported: tuple[ReportedDose, ...]
-    dosimetry: CycleDosimetry
-    dose_sd_from_tia_gy: Mapping[str, float | None] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-
-        def with_bed(dose: OrganDose, bed: BedResult | None) -> dict[str, Any]:
-            return {
-                **dose.to_dict(),
-                "absorbed_dose_sd_from_tia_gy": self.dose_sd_from_tia_gy.get(dose.region),
-                "bed": None if bed is None else bed.to_dict(),
-            }
-
-        return {
-            "cycle": self.number,
-            "administered_activity_bq": self.administered_activity_bq,
-            "kinetics": list(self.kinetics),
-            "organ_doses": [
-                with_bed(d, self.organ_beds.get(r)) for r, d in self.organ_doses.items()
-            ],
-            "lesion_doses": [
-                with_bed(d, self.lesion_beds.get(r)) for r, d in self.lesion_doses.items()
-            ],
-            "red_marrow": None
-            if self.marrow is None
-            else {**self.marrow.to_dict(), "bed": _opt(self.organ_beds.get(RED_MARROW))},
-            "reported_doses": [
-                {
-                    "region": r.region,
-                    "absorbed_dose_gy": r.absorbed_dose_gy,
-                    "effective_half_life_s": r.effective_half_life_s,
-                    "bed": _opt(self.organ_beds.get(r.region)),
-                }
-                for r in self.reported
-            ],
-        }
-
-
-def _opt(bed: BedResult | None) -> dict[str, Any] | None:
-    return None if bed is None else bed.to_dict()
-
-
-@dataclass(frozen=True, slots=True)
-class StudyResult:
-    """Result of :func:`run_study`."""
-
-    study: OrganStudy
-    cycles: tuple[CycleResult, ...]
-    cumulative: Mapping[str, CumulativeOrganDose]
-    limit_checks: tuple[LimitCheck, ...]
-    plan: CyclePlan | None
-    notes: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON payload documented in ``docs/dosimetry-organ.md``."""
-        s = self.study
-        return {
-            "schema_version": STUDY_SCHEMA_VERSION,
-            "study": {
-                "patient_id": s.patient_id,
-                "sex": s.sex.value,
-                "phantom": s.phantom.value,
-                "nuclide": s.settings.nuclide,
-                "kidney_convention": s.settings.kidney_convention.value,
-                "mass_scaling": s.settings.mass_scaling.value,
-                "rbe_alpha": s.settings.rbe_alpha,
-                "limit_profile": s.settings.limit_profile.name,
-                "renal_risk_factors": s.renal_risk_factors,
-                "course_dose_quantity": _course_quantity(s),
-            },
-            "cycles": [c.to_dict() for c in self.cycles],
-            "course": {
-                "cumulative": [c.to_dict() for c in self.cumulative.values()],
-                "limit_checks": [c.to_dict() for c in self.limit_checks],
-                "plan": None if self.plan is None else self.plan.to_dict(),
-            },
-            "notes": list(self.notes),
-        }
 
 
 def _reference_mass(phantom: Phantom, region: str, path: str) -> float:
@@ -798,11 +379,6 @@ def _relocate(
             suffix = ".tac" if given.tac is not None else ".tia"
         return type(err)(f"{paths[region]}{suffix}", err.value, err.expected, err.hint)
     return type(err)(f"{cycle.path}.regions ({err.field})", err.value, err.expected, err.hint)
-
-
-def _course_quantity(study: OrganStudy) -> str:
-    alpha = get_nuclide(study.settings.nuclide).chain_emissions.alpha_mev > 0.0
-    return "rbe_weighted_dose" if alpha else "absorbed_dose"
 
 
 def run_study(study: OrganStudy) -> StudyResult:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,13 @@ from scipy import ndimage
 
 from prrt._typing import FloatArray
 from prrt.errors import GeometryMismatchError, InvalidInputError
+from prrt.imaging.volume_inputs import _validate_affine, _validate_array
+from prrt.imaging.volume_quantity import (
+    _NONNEGATIVE,
+    EXTENSIVE_QUANTITIES,
+    VoxelQuantity,
+    _as_quantity,
+)
 from prrt.provenance import History, Step
 
 __all__ = [
@@ -42,139 +48,7 @@ __all__ = [
     "resample_to",
 ]
 
-
-class VoxelQuantity(str, Enum):
-    """Meaning (and canonical unit) of the values of a :class:`Volume`."""
-
-    COUNTS = "counts"
-    ACTIVITY_BQ = "activity_bq"
-    ACTIVITY_CONCENTRATION_BQ_PER_ML = "activity_concentration_bq_per_ml"
-    HU = "hu"
-    DENSITY_G_PER_ML = "density_g_per_ml"
-    DOSE_GY = "dose_gy"
-    DOSE_RATE_GY_PER_S = "dose_rate_gy_per_s"
-    TIA_BQ_S = "tia_bq_s"
-    MASK = "mask"
-    LABEL = "label"
-
-    @property
-    def unit(self) -> str:
-        """Unit symbol of the values (``"1"`` for dimensionless counts, masks and labels)."""
-        return _UNITS[self]
-
-
-_UNITS: dict[VoxelQuantity, str] = {
-    VoxelQuantity.COUNTS: "1",
-    VoxelQuantity.ACTIVITY_BQ: "Bq",
-    VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML: "Bq/mL",
-    VoxelQuantity.HU: "HU",
-    VoxelQuantity.DENSITY_G_PER_ML: "g/mL",
-    VoxelQuantity.DOSE_GY: "Gy",
-    VoxelQuantity.DOSE_RATE_GY_PER_S: "Gy/s",
-    VoxelQuantity.TIA_BQ_S: "Bq s",
-    VoxelQuantity.MASK: "1",
-    VoxelQuantity.LABEL: "1",
-}
-
-#: Quantities whose voxel value is an amount *per voxel* (it sums over a region and
-#: scales with the voxel volume when the grid changes).
-EXTENSIVE_QUANTITIES: frozenset[VoxelQuantity] = frozenset(
-    {VoxelQuantity.COUNTS, VoxelQuantity.ACTIVITY_BQ, VoxelQuantity.TIA_BQ_S}
-)
-
-#: Quantities that may not be negative.
-_NONNEGATIVE: frozenset[VoxelQuantity] = frozenset(
-    {
-        VoxelQuantity.COUNTS,
-        VoxelQuantity.ACTIVITY_BQ,
-        VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML,
-        VoxelQuantity.DENSITY_G_PER_ML,
-        VoxelQuantity.DOSE_GY,
-        VoxelQuantity.DOSE_RATE_GY_PER_S,
-        VoxelQuantity.TIA_BQ_S,
-        VoxelQuantity.LABEL,
-    }
-)
-
 _ML_PER_MM3 = 1e-3
-
-
-def _as_quantity(value: Any) -> VoxelQuantity:
-    if isinstance(value, VoxelQuantity):
-        return value
-    try:
-        return VoxelQuantity(value)
-    except ValueError as err:
-        allowed = ", ".join(q.value for q in VoxelQuantity)
-        raise InvalidInputError("quantity", value, f"one of {allowed}") from err
-
-
-def _validate_affine(affine: Any) -> FloatArray:
-    try:
-        matrix = np.array(affine, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InvalidInputError("affine", affine, "a 4x4 array of numbers") from err
-    if matrix.shape != (4, 4):
-        raise InvalidInputError("affine", f"shape {matrix.shape}", "a 4x4 matrix")
-    if not np.all(np.isfinite(matrix)):
-        raise InvalidInputError("affine", matrix.tolist(), "finite numbers only")
-    if not np.allclose(matrix[3], (0.0, 0.0, 0.0, 1.0)):
-        raise InvalidInputError("affine", matrix[3].tolist(), "last row (0, 0, 0, 1)")
-    if abs(float(np.linalg.det(matrix[:3, :3]))) < 1e-9:
-        raise InvalidInputError(
-            "affine", matrix[:3, :3].tolist(), "a non-singular 3x3 part (voxel spacing > 0)"
-        )
-    matrix.flags.writeable = False
-    return matrix
-
-
-def _validate_array(array: Any, quantity: VoxelQuantity) -> npt.NDArray[Any]:
-    values = np.asarray(array)
-    if values.ndim != 3:
-        raise InvalidInputError(
-            "array", f"{values.ndim}-D array of shape {values.shape}", "a 3-D array"
-        )
-    if values.size == 0:
-        raise InvalidInputError("array", f"shape {values.shape}", "a non-empty 3-D array")
-    if quantity is VoxelQuantity.MASK:
-        if values.dtype != np.bool_:
-            if not np.issubdtype(values.dtype, np.number) or not np.all(
-                (values == 0) | (values == 1)
-            ):
-                raise InvalidInputError(
-                    "array", f"dtype {values.dtype}", "a boolean mask (or only 0 and 1)"
-                )
-            values = values.astype(np.bool_)
-    elif quantity is VoxelQuantity.LABEL:
-        if not np.issubdtype(values.dtype, np.integer):
-            raise InvalidInputError("array", f"dtype {values.dtype}", "integer labels")
-    else:
-        if not np.issubdtype(values.dtype, np.number) or np.issubdtype(
-            values.dtype, np.complexfloating
-        ):
-            raise InvalidInputError("array", f"dtype {values.dtype}", "real numbers")
-        if np.issubdtype(values.dtype, np.floating):
-            bad = ~np.isfinite(values)
-            if np.any(bad):
-                first = tuple(int(x) for x in np.argwhere(bad)[0])
-                raise InvalidInputError(
-                    "array",
-                    f"{int(bad.sum())} non-finite voxel(s) (NaN or inf), first at index {first}",
-                    f"finite {quantity.value} values",
-                    hint="mask or replace NaN/inf before building the volume",
-                )
-    if quantity in _NONNEGATIVE and values.dtype != np.bool_:
-        minimum = values.min()
-        if minimum < 0:
-            first = tuple(int(x) for x in np.argwhere(values < 0)[0])
-            raise InvalidInputError(
-                "array",
-                f"negative value {float(minimum)!r} (first at index {first})",
-                f"non-negative {quantity.value} values",
-            )
-    view = values.view()
-    view.flags.writeable = False
-    return view
 
 
 @dataclass(frozen=True, eq=False)

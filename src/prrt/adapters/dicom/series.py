@@ -20,11 +20,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -39,15 +38,25 @@ from prrt.adapters.dicom._common import (
     format_da_tm,
     format_dt,
     new_dataset,
-    parse_offset,
     position_string,
     read_datasets,
     save,
     slice_geometry,
 )
+from prrt.adapters.dicom.series_nm_header import (
+    SUPPLY_ACQUISITION_TIME,
+    SUPPLY_INJECTION_TIME,
+    _header_injection_time,
+    _header_tz,
+    _nm_values,
+    _nuclide_of,
+    _stated_or_header,
+)
+from prrt.adapters.dicom.series_nm_header import TIME_TOLERANCE_S as TIME_TOLERANCE_S
+from prrt.adapters.dicom.series_pixels import _group_series, _set_pixels, _stack_slices
 from prrt.errors import InvalidInputError
 from prrt.imaging.volume import Volume, VoxelQuantity
-from prrt.physics import canonical_nuclide_name, get_nuclide
+from prrt.physics import get_nuclide
 from prrt.provenance import History, Step
 
 __all__ = [
@@ -130,79 +139,6 @@ def write_ct_series(
         _set_pixels(ds, stored[:, :, k].T.astype(np.uint16))
         paths.append(save(ds, out_dir / f"CT_{k + 1:04d}.dcm"))
     return tuple(paths)
-
-
-def _set_pixels(ds: Dataset, frames: np.ndarray[Any, Any]) -> None:
-    """Set 16-bit unsigned monochrome pixel data (frames × rows × columns or rows × columns)."""
-    data = np.ascontiguousarray(frames, dtype="<u2")
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows = int(data.shape[-2])
-    ds.Columns = int(data.shape[-1])
-    ds.BitsAllocated = 16
-    ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 0
-    ds.PixelData = data.tobytes()
-
-
-def _group_series(
-    datasets: list[tuple[Path, Dataset]], *, modality: set[str], series_uid: str | None, what: str
-) -> list[tuple[Path, Dataset]]:
-    chosen = [(p, d) for p, d in datasets if str(getattr(d, "Modality", "")) in modality]
-    if series_uid is not None:
-        chosen = [(p, d) for p, d in chosen if str(d.SeriesInstanceUID) == series_uid]
-    if not chosen:
-        raise InvalidInputError(
-            what, "no matching files", f"DICOM files of modality {sorted(modality)}"
-        )
-    uids = sorted({str(d.SeriesInstanceUID) for _, d in chosen})
-    if len(uids) > 1:
-        raise InvalidInputError(
-            what,
-            f"{len(uids)} series: {uids}",
-            "one series",
-            hint="pass series_uid=... to choose one",
-        )
-    return chosen
-
-
-def _stack_slices(
-    files: list[tuple[Path, Dataset]], *, what: str, rescale: bool = True
-) -> tuple[np.ndarray[Any, Any], Any, list[tuple[Path, Dataset]]]:
-    """Stack single-slice files along the normal; returns array, affine and files in order."""
-    first = files[0][1]
-    iop = [float(v) for v in first.ImageOrientationPatient]
-    for path, ds in files:
-        if not np.allclose([float(v) for v in ds.ImageOrientationPatient], iop, atol=1e-4):
-            raise InvalidInputError(
-                f"{what}.ImageOrientationPatient", str(path), "the same orientation in every slice"
-            )
-        if (int(ds.Rows), int(ds.Columns)) != (int(first.Rows), int(first.Columns)):
-            raise InvalidInputError(
-                f"{what}.Rows/Columns", str(path), "the same matrix in every slice"
-            )
-    normal = np.cross(iop[:3], iop[3:])
-    ordered = sorted(
-        files,
-        key=lambda item: float(np.dot([float(v) for v in item[1].ImagePositionPatient], normal)),
-    )
-    affine = affine_from_slices(
-        orientation=iop,
-        pixel_spacing=[float(v) for v in first.PixelSpacing],
-        positions=[[float(v) for v in ds.ImagePositionPatient] for _, ds in ordered],
-        what=what,
-        single_slice_thickness_mm=float(getattr(first, "SliceThickness", 0) or 0) or None,
-    )
-    planes = []
-    for _, ds in ordered:
-        plane = ds.pixel_array.astype(np.float64)
-        if rescale:
-            slope = float(getattr(ds, "RescaleSlope", 1.0) or 1.0)
-            intercept = float(getattr(ds, "RescaleIntercept", 0.0) or 0.0)
-            plane = plane * slope + intercept
-        planes.append(plane.T)
-    return np.stack(planes, axis=2), affine, ordered
 
 
 def read_ct_series(
@@ -412,65 +348,6 @@ def write_nm(
     return save(ds, Path(path))
 
 
-def _nm_values(
-    ds: Dataset, raw: np.ndarray[Any, Any]
-) -> tuple[np.ndarray[Any, Any], VoxelQuantity]:
-    """Apply a Real World Value Mapping (or Rescale) and find the quantity."""
-    seq = getattr(ds, "RealWorldValueMappingSequence", None)
-    if seq:
-        item = seq[0]
-        slope = float(item.RealWorldValueSlope)
-        intercept = float(getattr(item, "RealWorldValueIntercept", 0.0) or 0.0)
-        units = (
-            item.MeasurementUnitsCodeSequence[0].CodeValue
-            if "MeasurementUnitsCodeSequence" in item
-            else ""
-        )
-        values = raw.astype(np.float64) * slope + intercept
-        if units in ("Bq/mL", "Bq/ml"):
-            return values, VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML
-        if units in ("{counts}", "{counts}/s", "1", "{cnts}"):
-            return values, VoxelQuantity.COUNTS
-        raise InvalidInputError(
-            "RealWorldValueMappingSequence.MeasurementUnitsCodeSequence",
-            units,
-            "'{counts}' or 'Bq/mL'",
-        )
-    slope = float(getattr(ds, "RescaleSlope", 1.0) or 1.0)
-    intercept = float(getattr(ds, "RescaleIntercept", 0.0) or 0.0)
-    values = raw.astype(np.float64) * slope + intercept
-    units = str(getattr(ds, "Units", "") or "").upper()
-    if units == "BQML":
-        return values, VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML
-    if units not in ("", "CNTS"):
-        raise InvalidInputError("Units", units, "'CNTS' or 'BQML'")
-    return values, VoxelQuantity.COUNTS
-
-
-def _nuclide_of(radio: Dataset | None) -> str | None:
-    if radio is None:
-        return None
-    candidates = []
-    codes = getattr(radio, "RadionuclideCodeSequence", None)
-    if codes:
-        candidates.append(str(getattr(codes[0], "CodeMeaning", "")))
-    candidates.append(str(getattr(radio, "Radionuclide", "") or ""))
-    candidates.append(str(getattr(radio, "Radiopharmaceutical", "") or ""))
-    for text in candidates:
-        cleaned = text.replace("^", " ").strip()
-        words = cleaned.split()
-        # "Lu-177", "177Lu-DOTATATE", "Lu177 PSMA": whole text, words, hyphen-separated parts.
-        pieces = [part for word in words for part in word.split("-")]
-        for token in (cleaned, *words, *pieces):
-            try:
-                name = canonical_nuclide_name(token)
-                get_nuclide(name)
-            except InvalidInputError:
-                continue
-            return name
-    return None
-
-
 def read_nm(
     path: Path | str | Iterable[Path | str],
     *,
@@ -678,63 +555,3 @@ def read_nm(
         path=first_path,
         reference=DicomReference.from_dataset(first),
     )
-
-
-#: How to supply a missing acquisition time (Python keyword and command-line option).
-SUPPLY_ACQUISITION_TIME = (
-    "acquisition_time=... (command line: --acquisition-time ISO, once per time point)"
-)
-#: How to supply a missing injection time (Python keyword and command-line option).
-SUPPLY_INJECTION_TIME = "injection_time=... (command line: --injection-time ISO)"
-#: Largest accepted difference between a stated time and the DICOM header's, s.
-TIME_TOLERANCE_S = 60.0
-
-
-def _header_injection_time(first: Dataset, radio: Any, timezone: tzinfo | None) -> datetime:
-    if radio is None:
-        raise InvalidInputError("injection_time", None, "RadiopharmaceuticalInformationSequence")
-    return dicom_datetime(
-        radio,
-        datetime_keyword="RadiopharmaceuticalStartDateTime",
-        date_keyword=None,
-        time_keyword=None,
-        what="injection_time",
-        timezone_=timezone or _header_tz(first),
-        supply_as=SUPPLY_INJECTION_TIME,
-    )
-
-
-def _stated_or_header(
-    read_header: Callable[[], datetime],
-    *,
-    stated: datetime | None,
-    stated_by: str,
-    what: str,
-    tag: str,
-) -> datetime:
-    """The header's time checked against a stated one, or the stated one when the header lacks it."""
-    if stated is not None and stated.tzinfo is None:
-        raise InvalidInputError(
-            f"{stated_by}: {what}", stated.isoformat(), "a time-zone aware time"
-        )
-    try:
-        header = read_header()
-    except InvalidInputError:
-        if stated is None:
-            raise
-        return stated
-    if stated is not None and abs((stated - header).total_seconds()) > TIME_TOLERANCE_S:
-        raise InvalidInputError(
-            f"{stated_by}: {what}",
-            stated.isoformat(),
-            f"the DICOM {tag} {header.isoformat()} within {TIME_TOLERANCE_S:g} s",
-            hint=f"correct the {stated_by} or the DICOM header; they must agree",
-        )
-    return header
-
-
-def _header_tz(ds: Dataset) -> tzinfo | None:
-    text = str(getattr(ds, "TimezoneOffsetFromUTC", "") or "")
-    if not text:
-        return None
-    return parse_offset(text, field_name="TimezoneOffsetFromUTC")

@@ -34,15 +34,11 @@ the volume it produces.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from prrt._typing import FloatArray
 from prrt.dosimetry.voxel.backends import Device, select_backend
@@ -52,16 +48,29 @@ from prrt.dosimetry.voxel.density import (
     density_correct,
     tissue_mask,
 )
-from prrt.dosimetry.voxel.dvh import (
-    DoseVolumeHistogram,
-    VoiStatistics,
-    cumulative_dvh,
-    voi_statistics,
-)
-from prrt.dosimetry.voxel.kernels import EmissionSet, VoxelKernel, voxel_kernel
+from prrt.dosimetry.voxel.dvh import cumulative_dvh, voi_statistics
+from prrt.dosimetry.voxel.kernels import EmissionSet, VoxelKernel
 from prrt.dosimetry.voxel.led import local_energy_deposition
+from prrt.dosimetry.voxel.pipeline_inputs import (
+    DoseMethod,
+    RegionFit,
+    TiaApproach,
+    _activity_stack,
+    _check_masks,
+    _kernel_for,
+    _parse_enum,
+)
+from prrt.dosimetry.voxel.pipeline_kinetics import (
+    EXTRAPOLATION_WARNING_FRACTION,
+    RECOVERY_FACTOR_WARNING,
+    _extrapolated_fractions,
+    _fit_best_region,
+    _kinetics_warnings,
+    _region_tac,
+    is_organ_region,
+)
+from prrt.dosimetry.voxel.pipeline_results import VoxelDoseResult, VoxelTiaMap
 from prrt.dosimetry.voxel.recovery import (
-    UNASSIGNED_REGION,
     RecoveryCorrection,
     TransferMatrix,
     check_psf_fwhm,
@@ -74,12 +83,11 @@ from prrt.dosimetry.voxel.tia import (
     fit_tia_curves,
     fit_voxel_tia,
 )
-from prrt.errors import FitError, GeometryMismatchError, InvalidInputError
+from prrt.errors import InvalidInputError
 from prrt.imaging.volume import Volume, VoxelQuantity, check_same_geometry
-from prrt.kinetics import TimeActivityCurve, fit_best
 from prrt.physics import get_nuclide
 from prrt.provenance import Step
-from prrt.units import J_PER_MEV, seconds_between
+from prrt.units import J_PER_MEV
 
 __all__ = [
     "EXTRAPOLATION_WARNING_FRACTION",
@@ -102,301 +110,6 @@ _REGION_FIT_ITERATIONS = 200
 _DVH_BINS = 50
 #: Soft tissue, as the kernels (§3.6.1), when LED has no density map.
 _DEFAULT_LED_DENSITY = 1.04
-#: Warn when more than this share of a VOI's TIA lies after the last time point
-#: (the same threshold as the organ-level fits of prrt.kinetics).
-EXTRAPOLATION_WARNING_FRACTION = 0.5
-#: Warn when the GTM multiplies an organ's activity by more than 1.5 (RC < 1/1.5).
-RECOVERY_FACTOR_WARNING = 1.5
-#: VOI names that denote lesions (not organs) for the organ-only warnings.
-_LESION_PREFIXES = ("tumour", "tumor", "lesion", "met", "node", "gtv")
-
-
-def is_organ_region(name: str) -> bool:
-    """Whether a VOI name denotes an organ (not a lesion, nor the unassigned rest).
-
-    Lesions are VOIs whose name starts with tumour/tumor/lesion/met/node/gtv.
-
-    Examples
-    --------
-    >>> [is_organ_region(n) for n in ("kidneys", "Tumour_2", "lesion 3", "unassigned")]
-    [True, False, False, False]
-    """
-    lowered = name.strip().lower()
-    return name != UNASSIGNED_REGION and not lowered.startswith(_LESION_PREFIXES)
-
-
-def _zero_start_trapezoid(rows: FloatArray, times_s: FloatArray) -> FloatArray:
-    """Area under each row's TAC from A(0) = 0 to the last time point, Bq·s."""
-    t = np.concatenate([[0.0], times_s])
-    a = np.concatenate([np.zeros((rows.shape[0], 1)), rows], axis=1)
-    area: FloatArray = np.sum(0.5 * (a[:, 1:] + a[:, :-1]) * np.diff(t), axis=1)
-    return area
-
-
-def _extrapolated_fractions(
-    names: Sequence[str], tac: FloatArray, tia_bq_s: Sequence[float], times_s: FloatArray
-) -> dict[str, float]:
-    """Share of each region's TIA after the last time point (1 − measured area / TIA).
-
-    The measured area is the zero-start trapezoid of the region TAC up to the last
-    time point (the convention of the voxel fit chain); shares are clipped to [0, 1].
-    """
-    measured = _zero_start_trapezoid(np.asarray(tac, dtype=np.float64), times_s)
-    out: dict[str, float] = {}
-    for name, area, total in zip(names, measured, tia_bq_s, strict=True):
-        out[name] = float(np.clip(1.0 - area / total, 0.0, 1.0)) if total > 0 else 0.0
-    return out
-
-
-def _kinetics_warnings(
-    extrapolated: Mapping[str, float],
-    times_s: FloatArray,
-    recovery: Mapping[str, float] | None,
-    uncorrected: Sequence[str],
-) -> list[str]:
-    notes: list[str] = []
-    last_h = float(times_s[-1]) / 3600.0
-    for name, share in extrapolated.items():
-        if name != UNASSIGNED_REGION and share > EXTRAPOLATION_WARNING_FRACTION:
-            notes.append(
-                f"{100 * share:.0f} % of the TIA of {name} lies after the last time point "
-                f"({last_h:.0f} h), outside the measured interval, and is extrapolated by the "
-                "fit; consider a later time point"
-            )
-    for name, rc in (recovery or {}).items():
-        if is_organ_region(name) and name not in uncorrected and rc * RECOVERY_FACTOR_WARNING < 1:
-            notes.append(
-                f"recovery (GTM) correction multiplies the activity of {name} by about "
-                f"{1 / rc:.2f} (recovery coefficient {rc:.2f} < {1 / RECOVERY_FACTOR_WARNING:.2f}); "
-                "check the PSF FWHM and the VOI"
-            )
-    return notes
-
-
-class TiaApproach(str, Enum):
-    """How the voxel TIA map is obtained."""
-
-    FIT = "fit"
-    HYBRID = "hybrid"
-
-
-class RegionFit(str, Enum):
-    """How the hybrid method integrates each region's TAC."""
-
-    CHAIN = "chain"
-    FIT_BEST = "fit_best"
-
-
-class DoseMethod(str, Enum):
-    """How the TIA map becomes absorbed dose."""
-
-    CONVOLUTION = "convolution"
-    LED = "led"
-
-
-@dataclass(frozen=True)
-class VoxelTiaMap:
-    """A voxel time-integrated activity map and how it was made.
-
-    Attributes
-    ----------
-    tia
-        TIA per voxel (quantity ``tia_bq_s``), with its provenance.
-    approach
-        ``fit`` or ``hybrid``.
-    model
-        First model of the fit chain.
-    method_counts
-        Voxels per integration method (for ``hybrid``: voxels per method of their region).
-    region_methods
-        Method of each region's TAC (``hybrid``); empty for ``fit``.
-    region_tia_bq_s
-        TIA of each disjoint region after any recovery correction, Bq·s.
-    recovery_coefficients
-        Diagonal of the transfer matrix per region (``None`` without PSF correction).
-    psf_fwhm_mm
-        PSF FWHM used for the recovery correction, mm (``None``: none).
-    times_s
-        Times of the maps after the administration, s.
-    backend
-        Compute backend label.
-    recovery_uncorrected
-        Regions left uncorrected for their too low recovery coefficient.
-    gtm_condition_number
-        Condition number of the solved transfer matrix (``None``: no correction).
-    warnings
-        Notes for the user (partial-volume correction and extrapolation checks).
-    region_extrapolated_fraction
-        Share of each region's TIA after the last time point (extrapolated).
-    """
-
-    tia: Volume
-    approach: TiaApproach
-    model: VoxelFitModel
-    method_counts: Mapping[str, int]
-    region_methods: Mapping[str, str]
-    region_tia_bq_s: Mapping[str, float]
-    recovery_coefficients: Mapping[str, float] | None
-    psf_fwhm_mm: float | None
-    times_s: tuple[float, ...]
-    backend: str
-    recovery_uncorrected: tuple[str, ...] = ()
-    gtm_condition_number: float | None = None
-    warnings: tuple[str, ...] = ()
-    region_extrapolated_fraction: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def most_used_method(self) -> str | None:
-        """The integration method of most voxels with activity (``None``: no such voxel).
-
-        Voxels without activity (``zero``) or left out (``outside``) are not counted.
-        """
-        idle = (TiaMethod.ZERO.value, TiaMethod.OUTSIDE.value)
-        used = {k: v for k, v in self.method_counts.items() if v and k not in idle}
-        return max(used, key=lambda k: used[k]) if used else None
-
-
-@dataclass(frozen=True)
-class VoxelDoseResult:
-    """Voxel absorbed dose and its statistics per organ and lesion.
-
-    Attributes
-    ----------
-    dose
-        Absorbed dose per voxel (quantity ``dose_gy``), with its provenance.
-    tia
-        The TIA map it came from.
-    nuclide
-        Canonical nuclide name.
-    dose_method
-        ``convolution`` or ``led``.
-    regions
-        :class:`~prrt.dosimetry.voxel.dvh.VoiStatistics` per mask, in the order given.
-    kernel
-        Kernel provenance (``None`` for local deposition).
-    energy_per_decay_j
-        Energy per decay deposited locally (LED) or represented by the kernel, J.
-    density_corrected
-        Whether ``ρ_kernel/ρ`` rescaling was applied.
-    voxels_outside_tissue
-        Voxels below the tissue density threshold (dose set to 0).
-    tia_map
-        How the TIA map was made (``None`` when a TIA volume was given directly).
-    backend
-        Compute backend label of the convolution.
-    warnings
-        Notes for the user (e.g. activity in air set to 0 dose).
-    dvhs
-        Cumulative dose-volume histogram per mask (50 dose bins).
-    """
-
-    dose: Volume
-    tia: Volume
-    nuclide: str
-    dose_method: DoseMethod
-    regions: tuple[VoiStatistics, ...]
-    kernel: Mapping[str, Any] | None
-    energy_per_decay_j: float
-    density_corrected: bool
-    voxels_outside_tissue: int
-    tia_map: VoxelTiaMap | None = None
-    backend: str = "numpy-cpu"
-    warnings: tuple[str, ...] = field(default=())
-    dvhs: tuple[DoseVolumeHistogram, ...] = field(default=())
-
-    @property
-    def provenance_label(self) -> str:
-        """Short provenance (≤ 64 characters): nuclide, kernel emission set, energy per decay.
-
-        Written into the RTDOSE Dose Comment and the NIfTI description.
-        """
-        energy_mev = self.energy_per_decay_j / J_PER_MEV
-        if self.kernel is not None:
-            what = f"kernel {self.kernel.get('emission_set', '?')}"
-        else:
-            what = "LED non-penetrating"
-        return f"prrt {self.nuclide} {what} {energy_mev:.4f} MeV/decay"[:64]
-
-    @property
-    def provenance_text(self) -> str:
-        """Longer provenance: method, emissions included, energy per decay, density correction."""
-        energy_mev = self.energy_per_decay_j / J_PER_MEV
-        parts = [f"prrt voxel dosimetry {self.nuclide}", f"dose method {self.dose_method.value}"]
-        if self.kernel is not None:
-            parts.append(f"kernel emission set {self.kernel.get('emission_set')}")
-            included = self.kernel.get("emissions_included")
-            if included:
-                parts.append("emissions " + "+".join(str(c) for c in included))
-        else:
-            parts.append("local deposition of electrons, alphas and recoils")
-        parts.append(f"energy per decay {energy_mev:.6g} MeV ({self.energy_per_decay_j:.6g} J)")
-        parts.append(f"density corrected {'yes' if self.density_corrected else 'no'}")
-        if self.tia_map is not None:
-            parts.append(f"TIA {self.tia_map.approach.value}")
-            if self.tia_map.psf_fwhm_mm is not None:
-                parts.append(f"GTM recovery PSF FWHM {self.tia_map.psf_fwhm_mm:g} mm")
-        return "; ".join(parts)
-
-    def region(self, name: str) -> VoiStatistics:
-        """Statistics of the VOI called ``name``."""
-        for stats in self.regions:
-            if stats.name == name:
-                return stats
-        raise InvalidInputError("region", name, "one of " + ", ".join(s.name for s in self.regions))
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-serialisable summary of organ and lesion doses (keys carry units)."""
-        tia_map = self.tia_map
-        return {
-            "nuclide": self.nuclide,
-            "dose_method": self.dose_method.value,
-            "tia_method": tia_map.approach.value if tia_map else None,
-            "fit_model": tia_map.model.value if tia_map else None,
-            "fit_model_most_used": tia_map.most_used_method if tia_map else None,
-            "tia_method_counts": dict(tia_map.method_counts) if tia_map else None,
-            "region_tac_methods": dict(tia_map.region_methods) if tia_map else None,
-            "psf_fwhm_mm": tia_map.psf_fwhm_mm if tia_map else None,
-            "recovery_coefficients": (
-                dict(tia_map.recovery_coefficients)
-                if tia_map and tia_map.recovery_coefficients
-                else None
-            ),
-            "recovery_uncorrected_regions": (
-                list(tia_map.recovery_uncorrected) if tia_map else None
-            ),
-            "gtm_condition_number": tia_map.gtm_condition_number if tia_map else None,
-            "times_s": list(tia_map.times_s) if tia_map else None,
-            "region_extrapolated_fraction": (
-                dict(tia_map.region_extrapolated_fraction) if tia_map else None
-            ),
-            "backend": self.backend,
-            "grid": {
-                "shape": list(self.dose.shape),
-                "spacing_mm": list(self.dose.spacing_mm),
-                "voxel_volume_ml": self.dose.voxel_volume_ml,
-            },
-            "total_tia_bq_s": float(self.tia.array.sum()),
-            "max_dose_gy": float(self.dose.array.max()),
-            "energy_per_decay_j": self.energy_per_decay_j,
-            "energy_per_decay_mev": self.energy_per_decay_j / J_PER_MEV,
-            "emission_set": self.kernel.get("emission_set") if self.kernel else None,
-            "provenance": self.provenance_label,
-            "density_corrected": self.density_corrected,
-            "voxels_outside_tissue": self.voxels_outside_tissue,
-            "kernel": dict(self.kernel) if self.kernel else None,
-            "regions": [s.to_dict() for s in self.regions],
-            "dvh": {
-                h.name: {
-                    "dose_gy": h.dose_gy.tolist(),
-                    "volume_fraction": h.volume_fraction.tolist(),
-                }
-                for h in self.dvhs
-            },
-            "warnings": list(self.warnings),
-        }
-
-
-# ----------------------------------------------------------------------------- inputs
 
 
 def _percent(share: float) -> str:
@@ -408,101 +121,6 @@ def _percent(share: float) -> str:
     ('12.34%', '<0.01%')
     """
     return "<0.01%" if 0 < share < 5e-5 else f"{share:.2%}"
-
-
-def _parse_enum(enum: type[Enum], value: Any, field_name: str) -> Any:
-    if isinstance(value, enum):
-        return value
-    try:
-        return enum(str(value).strip().lower())
-    except ValueError as err:
-        allowed = ", ".join(repr(m.value) for m in enum)
-        raise InvalidInputError(field_name, value, f"one of {allowed}") from err
-
-
-def _check_masks(masks: Mapping[str, Volume] | None, reference: Volume) -> list[tuple[str, Volume]]:
-    checked: list[tuple[str, Volume]] = []
-    for name, mask in (masks or {}).items():
-        label = f"masks[{name}]"
-        if not isinstance(mask, Volume) or mask.quantity is not VoxelQuantity.MASK:
-            got = mask.quantity.value if isinstance(mask, Volume) else type(mask).__name__
-            raise InvalidInputError(label, got, "a Volume of quantity 'mask'")
-        if not mask.geometry_equal(reference):
-            raise GeometryMismatchError(
-                label,
-                mask.describe_geometry(),
-                f"a mask on the grid of the activity maps: {reference.describe_geometry()}",
-                hint="the mask lies (partly) outside the image grid; resample it onto the SPECT grid",
-            )
-        if not np.any(mask.array):
-            raise InvalidInputError(
-                label, "an empty VOI (0 voxels)", "a VOI with at least one voxel"
-            )
-        checked.append((name, mask))
-    return checked
-
-
-def _activity_stack(
-    activity_maps: Sequence[Volume], injection_time: datetime
-) -> tuple[list[Volume], FloatArray, npt.NDArray[np.float32]]:
-    if not isinstance(injection_time, datetime) or injection_time.tzinfo is None:
-        raise InvalidInputError(
-            "injection_time", injection_time, "a time-zone aware datetime of the administration"
-        )
-    maps = list(activity_maps)
-    if len(maps) < 2:
-        raise InvalidInputError(
-            "activity_maps", f"{len(maps)} map(s)", "activity maps at two or more time points"
-        )
-    times: list[float] = []
-    for i, vol in enumerate(maps):
-        if not isinstance(vol, Volume):
-            raise InvalidInputError(f"activity_maps[{i}]", type(vol).__name__, "a prrt Volume")
-        if vol.quantity not in (
-            VoxelQuantity.ACTIVITY_BQ,
-            VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML,
-        ):
-            raise InvalidInputError(
-                f"activity_maps[{i}]",
-                vol.quantity.value,
-                "an activity map (activity_bq or activity_concentration_bq_per_ml)",
-                hint="calibrate counts to activity first (prrt.imaging.quantification)",
-            )
-        if vol.acquisition_time is None:
-            raise InvalidInputError(
-                f"activity_maps[{i}].acquisition_time",
-                None,
-                "the acquisition time of every activity map",
-                hint="a time point lacks its time stamp",
-            )
-        times.append(seconds_between(injection_time, vol.acquisition_time))
-    check_same_geometry(*maps, names=[f"activity_maps[{i}]" for i in range(len(maps))])
-    order = np.argsort(times, kind="stable")
-    maps = [maps[i] for i in order]
-    times_s = np.asarray([times[i] for i in order], dtype=np.float64)
-    if times_s[0] <= 0:
-        raise InvalidInputError(
-            "activity_maps.acquisition_time",
-            f"{times_s[0]:g} s after the administration",
-            "acquisitions after the injection time",
-        )
-    if np.any(np.diff(times_s) <= 0):
-        raise InvalidInputError(
-            "activity_maps.acquisition_time",
-            "two maps at the same time",
-            "distinct acquisition times",
-        )
-    stack = np.empty((len(maps), *maps[0].shape), dtype=np.float32)
-    for i, vol in enumerate(maps):
-        values = np.asarray(vol.array, dtype=np.float64)
-        if vol.quantity is VoxelQuantity.ACTIVITY_CONCENTRATION_BQ_PER_ML:
-            values = values * vol.voxel_volume_ml
-        if not np.all(np.isfinite(values)):
-            raise InvalidInputError(
-                f"activity_maps[{i}]", "NaN or infinite values", "finite activities in every voxel"
-            )
-        stack[i] = values
-    return maps, times_s, stack
 
 
 # ----------------------------------------------------------------------------- TIA
@@ -690,68 +308,7 @@ def compute_voxel_tia(
     )
 
 
-def _region_tac(stack: npt.NDArray[np.float32], regions: Sequence[tuple[str, Any]]) -> FloatArray:
-    """Activity in each region at each time point (rows: regions), Bq."""
-    tac: FloatArray = np.array(
-        [
-            [float(stack[t][m].sum(dtype=np.float64)) for t in range(stack.shape[0])]
-            for _, m in regions
-        ],
-        dtype=np.float64,
-    ).reshape(len(regions), stack.shape[0])
-    return tac
-
-
-def _fit_best_region(
-    row: FloatArray, times_s: FloatArray, name: str, nuclide: str, fallback: float, method: str
-) -> tuple[float, str]:
-    """Region TIA by prrt.kinetics.fit_best; the chain's value where it cannot fit."""
-    if not np.any(row > 0):
-        return 0.0, TiaMethod.ZERO.value
-    try:
-        curve = TimeActivityCurve(
-            times_s=times_s, activities_bq=np.clip(row, 0.0, None), region=name, nuclide=nuclide
-        )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fit = fit_best(curve)
-    except (FitError, InvalidInputError) as err:
-        logger.warning(
-            "fit_best failed for region %s (%s); using the %s chain result", name, err, method
-        )
-        return float(fallback), method
-    for w in caught:
-        logger.info("region %s: %s", name, w.message)
-    return float(fit.time_integrated_activity_bq_s), f"fit_best:{fit.model_name}"
-
-
 # ----------------------------------------------------------------------------- dose
-
-
-def _kernel_for(
-    tia: Volume,
-    nuclide: str,
-    kernel: VoxelKernel | None,
-    emission_set: EmissionSet | str,
-    half_width_voxels: int,
-) -> VoxelKernel:
-    if kernel is None:
-        return voxel_kernel(
-            nuclide=nuclide,
-            spacing_mm=tia.spacing_mm,
-            half_width_voxels=half_width_voxels,
-            emission_set=_parse_enum(EmissionSet, emission_set, "emission_set"),
-        )
-    if not np.allclose(kernel.spacing_mm, tia.spacing_mm, rtol=0.0, atol=1e-3):
-        raise GeometryMismatchError(
-            "kernel.spacing_mm",
-            list(kernel.spacing_mm),
-            f"the voxel size of the TIA map {list(tia.spacing_mm)} mm",
-            hint="build the kernel at the image voxel size (§3.1: never interpolate kernel values)",
-        )
-    if get_nuclide(kernel.nuclide).name != get_nuclide(nuclide).name:
-        raise InvalidInputError("kernel.nuclide", kernel.nuclide, f"a kernel of {nuclide}")
-    return kernel
 
 
 def compute_voxel_dose(
