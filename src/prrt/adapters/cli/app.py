@@ -8,6 +8,7 @@ import typer
 
 from prrt import __version__
 from prrt.adapters.cli import (
+    batch_cmds,
     clinical_cmds,
     demo_cmds,
     dosimetry_organ_cmds,
@@ -57,6 +58,7 @@ planning_cmds.register(app)
 demo_cmds.register(app)
 service_cmds.register(app)
 outcomes_cmds.register(app)
+batch_cmds.register(app)
 dosimetry_organ_cmds.register(dosimetry_app)
 dosimetry_voxel_cmds.register(dosimetry_app)
 
