@@ -18,6 +18,7 @@ from threading import Lock
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from prrt.adapters.api.errors import Forbidden, NotAuthenticated, TooManyAttempts
@@ -74,8 +75,8 @@ class Principal:
         return allowed(self.user.role, permission)
 
 
-async def current_user(request: Request, session: SessionDep) -> Principal:
-    """The signed-in user (401 without a valid session or token)."""
+def _authenticate(request: Request, session: Session) -> Principal:
+    """The user of the request's bearer token or session cookie (blocking: database lookups)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         user = user_for_api_token(session, header[7:].strip())
@@ -87,11 +88,21 @@ async def current_user(request: Request, session: SessionDep) -> Principal:
         found = user_for_session(session, cookie)
         if found is not None:
             user, row = found
-            principal = Principal(user, "session", row.csrf_token)
-            if request.method not in _SAFE:
-                await _check_csrf(request, principal)
-            return principal
+            return Principal(user, "session", row.csrf_token)
     raise NotAuthenticated
+
+
+async def current_user(request: Request, session: SessionDep) -> Principal:
+    """The signed-in user (401 without a valid session or token).
+
+    The lookups run in a worker thread, never on the server's event loop: waiting there for
+    a pooled connection (all held by requests that need the loop to finish) would hang
+    every request.
+    """
+    principal = await run_in_threadpool(_authenticate, request, session)
+    if principal.via == "session" and request.method not in _SAFE:
+        await _check_csrf(request, principal)
+    return principal
 
 
 async def _check_csrf(request: Request, principal: Principal) -> None:

@@ -5,6 +5,7 @@ error                             status  body
 ================================  ======  ==========================================
 InvalidInputError (bad value)     422     field, value, expected, hint
 request body/query not valid      422     field (JSON path), expected
+DataError (value not storable)    422     (PostgreSQL: NUL character, text too long)
 NotFoundError                     404
 StaleVersionError                 409     current version
 NotAuthenticated                  401     (``WWW-Authenticate: Bearer``)
@@ -17,11 +18,13 @@ other PrrtError                   500     message (no stack trace, no patient da
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from prrt.adapters.db.repository import NotFoundError, StaleVersionError
@@ -53,10 +56,21 @@ class TooManyAttempts(Exception):
         self.retry_after_s = retry_after_s
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite numbers as text (JSON has no NaN or infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     """A problem-details response."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(_json_safe(body), status_code=status, media_type=PROBLEM)
 
 
 def _page(request: Request) -> bool:
@@ -136,6 +150,15 @@ def install_error_handler(app: FastAPI) -> None:
         response = problem(429, "Too many attempts", str(err))
         response.headers["Retry-After"] = str(err.retry_after_s)
         return response
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, _err: DataError) -> Response:
+        # e.g. a NUL character or a text longer than its column, which PostgreSQL refuses;
+        # the message names no value (it could be patient data).
+        detail = "a value the database cannot store (too long, or with a NUL character)"
+        if _page(request):
+            return _html(422, "Invalid input", detail)
+        return problem(422, "Invalid input", detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_r: Request, err: StarletteHTTPException) -> JSONResponse:

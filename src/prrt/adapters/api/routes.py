@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from prrt.adapters.api.deps import CurrentUser, Principal, SessionDep, require
@@ -38,7 +39,21 @@ from prrt.adapters.db.tables import Course, Decision, Patient, PatientIdentity, 
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api")
+
+class _PlainJsonRoute(APIRoute):
+    """A route whose dicts and lists go out as JSON without a response model.
+
+    With a response model, FastAPI validates a sync route's result in a worker thread after
+    the route returned, while the request's transaction (and SQLite's write lock) is still
+    open; with every worker thread waiting for that lock, the request would never finish.
+    """
+
+    def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        kwargs["response_model"] = None
+        super().__init__(path, endpoint, **kwargs)
+
+
+router = APIRouter(prefix="/api", route_class=_PlainJsonRoute)
 
 
 MayDecideNextCycle = Annotated[Principal, require(Permission.DECIDE_NEXT_CYCLE)]

@@ -31,6 +31,8 @@ from prrt.planning import Intent, PatientFactors, get_regimen, plan_course
 from prrt.planning.course_record import CourseRecord, parse_organ_dose
 from prrt.units import Dimension, parse_quantity, parse_timestamp
 
+_REGION_LENGTH = 32  # DosimetryResult.region is String(32)
+
 __all__ = [
     "course_record_document",
     "cycles_of",
@@ -55,7 +57,7 @@ def plan_patient_course(
     """A dated course for the patient (cycles stored with their planned times)."""
     patient = get_or_404(session, Patient, patient_id)
     regimen = get_regimen(regimen_id)
-    first = parse_timestamp(first_administration, field="first_administration")
+    first = _timestamp(first_administration, "first_administration")
     the_intent = None
     if intent is not None:
         try:
@@ -69,7 +71,12 @@ def plan_patient_course(
         height_cm=patient.height_cm,
         peritoneal_or_mesenteric_disease=peritoneal_or_mesenteric_disease,
     )
-    plan = plan_course(regimen, first, factors, intent=the_intent)
+    try:
+        plan = plan_course(regimen, first, factors, intent=the_intent)
+    except OverflowError as err:  # a plan that runs past the year 9999
+        raise InvalidInputError(
+            "first_administration", first_administration, "a date whose plan ends before 9999"
+        ) from err
     course = Course(
         patient_id=patient_id,
         regimen_id=regimen.id,
@@ -94,6 +101,16 @@ def plan_patient_course(
         after=snapshot(course),
     )
     return course
+
+
+def _timestamp(text: str, field: str) -> datetime:
+    """A timezone-aware moment; one that cannot be represented in UTC is invalid input."""
+    try:
+        return parse_timestamp(text, field=field)
+    except OverflowError as err:
+        raise InvalidInputError(
+            field, text, "a date and time with UTC offset in years 1–9999"
+        ) from err
 
 
 def cycles_of(session: Session, course_id: int) -> list[Cycle]:
@@ -154,7 +171,7 @@ def record_administration(
             cycle_number,
             f"a planned cycle (1–{len(cycles_of(session, course_id))})",
         )
-    when = parse_timestamp(administered_at, field="administered_at")
+    when = _timestamp(administered_at, "administered_at")
     if given and when <= _aware(given[-1][1].administered_at):
         raise InvalidInputError(
             "administered_at",
@@ -207,6 +224,10 @@ def record_dosimetry(
         )
     rows = []
     for name, value in regions.items():
+        if len(name) > _REGION_LENGTH:  # the column's length (PostgreSQL would refuse it)
+            raise InvalidInputError(
+                "regions", name, f"a region name of at most {_REGION_LENGTH} characters"
+            )
         organ = parse_organ_dose(name, value, f"regions.{name}")
         existing = session.execute(
             select(DosimetryResult).where(

@@ -17,14 +17,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from prrt.errors import InvalidInputError
 
-__all__ = ["default_url", "make_engine", "session_scope", "upgrade"]
+__all__ = ["begin_write", "default_url", "make_engine", "session_scope", "upgrade"]
 
 
 def default_url(data_dir: Path | str) -> str:
@@ -46,7 +46,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` (SQLite gets WAL, foreign keys and a busy timeout)."""
+    """An engine for ``url`` (SQLite gets WAL, foreign keys and a busy timeout).
+
+    ``hide_parameters``: a database error's message (which may reach a log) never carries
+    the bound values, which can be patient data."""
     try:
         parsed = make_url(url)
     except ArgumentError as err:
@@ -54,12 +57,34 @@ def make_engine(url: str) -> Engine:
             "database_url", url, "an SQLAlchemy URL such as sqlite:///prrt-data/prrt.db"
         ) from err
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            hide_parameters=True,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise InvalidInputError("database_url", url, "an sqlite:/// or postgresql+psycopg:// URL")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer (SQLite: ``BEGIN IMMEDIATE``) unless one is open.
+
+    pysqlite opens a transaction only at the first INSERT/UPDATE/DELETE (or a SAVEPOINT).  A
+    transaction that has read before it writes then fails with "database is locked" when
+    another connection committed in between (SQLite does not wait in that case), and a read
+    just before the write may be stale.  Taking the write lock first (waiting up to the busy
+    timeout) avoids both.  Nothing to do on PostgreSQL.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    raw = session.connection().connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        session.execute(text("BEGIN IMMEDIATE"))
 
 
 def _alembic_config(engine: Engine) -> Config:

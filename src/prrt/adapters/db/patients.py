@@ -68,11 +68,17 @@ def _patient_values(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]
     for key in ("sex", "age_years"):
         if key not in data and not partial:
             raise InvalidInputError(key, None, "a value (required)")
+    clinical = data.get("clinical") or {}
+    if not isinstance(clinical, Mapping):
+        raise InvalidInputError("clinical", clinical, "an object in the case-JSON format")
+    extra = clinical.get("patient", {})
+    if not isinstance(extra, Mapping):
+        raise InvalidInputError("clinical.patient", extra, "an object of case-JSON patient fields")
     probe = {
         "sex": data.get("sex", "female"),
         "age_years": data.get("age_years", 60),
         **({"karnofsky_percent": data["karnofsky_percent"]} if "karnofsky_percent" in data else {}),
-        **(data.get("clinical") or {}).get("patient", {}),
+        **extra,
     }
     _validate_case_part({"patient": probe})
     for key in ("sex", "age_years", "karnofsky_percent"):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from prrt.adapters.api.permissions import Permission
 from prrt.adapters.db import assessments, courses, patients
+from prrt.adapters.db.engine import begin_write
 from prrt.adapters.db.repository import get_or_404
 from prrt.adapters.db.tables import Course
 from prrt.errors import InvalidInputError
@@ -113,6 +114,7 @@ def install(app: FastAPI) -> None:
                     if principal is None:
                         return RedirectResponse("/sign-in", status_code=303)
                     _require(principal, permission)
+                    begin_write(session)  # before the savepoint: see begin_write
                     patient_id = patient_of(session, entity_id)
                     try:
                         with session.begin_nested():

@@ -8,10 +8,12 @@ endpoints drawn with matplotlib from the database records.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -23,6 +25,7 @@ from prrt.adapters.api.errors import Forbidden, NotAuthenticated, TooManyAttempt
 from prrt.adapters.api.permissions import Permission
 from prrt.adapters.api.routes import course_public
 from prrt.adapters.db import assessments, courses, patients
+from prrt.adapters.db.engine import begin_write
 from prrt.adapters.db.repository import (
     authenticate,
     create_sign_in_session,
@@ -35,7 +38,6 @@ from prrt.adapters.db.tables import (
     DosimetryResult,
     EligibilityEvaluation,
     Lesion,
-    Patient,
     PatientIdentity,
     Tumour,
 )
@@ -92,18 +94,30 @@ SITES = [
 
 
 async def run_in_transaction(request: Request, handler: Any) -> Response:
-    """Run ``handler(session)`` in one transaction: commit on success, roll back on error."""
+    """Run ``handler(session)`` in one transaction: commit on success, roll back on error.
+
+    The handler's database work is blocking, so it runs in a worker thread (with an event
+    loop of its own), never on the server's loop: a page waiting there for SQLite's write
+    lock would stall every other request, including the API transaction holding that lock.
+    The form is read here first, on the server's loop (the handler gets it from the cache).
+    """
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        await request.form()
     factory = request.app.state.session_factory
-    session = factory()
-    try:
-        response: Response = await handler(session)
-        session.commit()
-        return response
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+
+    def work() -> Response:
+        session = factory()
+        try:
+            response: Response = asyncio.run(handler(session))
+            session.commit()
+            return response
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    return await run_in_threadpool(work)
 
 
 def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -340,6 +354,7 @@ def install(app: FastAPI) -> None:
                     data["identity"] = {
                         k: form.get(k, "") for k in ("family_name", "given_name", "hospital_number")
                     }
+                begin_write(session)  # before the savepoint: see begin_write
                 with session.begin_nested():
                     patient = patients.create_patient(session, actor=principal.username, data=data)
             except InvalidInputError as err:
@@ -391,7 +406,7 @@ def install(app: FastAPI) -> None:
             if principal is None:
                 raise NotAuthenticated
             _require(principal, Permission.READ_PATIENT)
-            get_or_404(session, Patient, patient_id)
+            patients.get_patient(session, actor=principal.username, patient_id=patient_id)
             png = plots.lab_trends_png(patients.lab_history(session, patient_id))
             return Response(png, media_type="image/png")
 
@@ -404,7 +419,9 @@ def install(app: FastAPI) -> None:
             if principal is None:
                 raise NotAuthenticated
             _require(principal, Permission.READ_PATIENT)
-            view = course_public(session, get_or_404(session, Course, course_id))
+            course = get_or_404(session, Course, course_id)
+            patients.get_patient(session, actor=principal.username, patient_id=course.patient_id)
+            view = course_public(session, course)
             return Response(
                 plots.cumulative_doses_png(view["latest_decision"] or {}), media_type="image/png"
             )

@@ -1,0 +1,321 @@
+"""Benchmark: the clinic's service under 50 concurrent clients on loopback.
+
+Starts ``prrt serve --demo`` as a subprocess (fresh temporary data folder, or
+``--database-url``; a free port), reads the demo passwords it prints, signs in
+as ``demo.physician`` (a bearer token for the API, a session cookie for the
+pages), then runs ``--clients`` concurrent clients for ``--seconds`` against
+
+* ``page``: the patient page, ``GET /patients/{id}`` with the session cookie
+  (server-rendered HTML with the eligibility report, labs, course and decision);
+* ``eligibility``: ``POST /api/patients/{id}/eligibility`` with the token (runs
+  the eligibility rules on the records and stores the report);
+* ``api`` (optional, ``--endpoints page,eligibility,api``): ``GET /api/patients/{id}``.
+
+Every client is a closed loop (next request when the previous answer is in; no
+think time unless ``--think-ms``) and takes the endpoints in turn.  Latency is measured from sending
+the request to having read the whole response; an error is a transport error
+or any status other than 200/201.  Client and server share the machine's
+cores (the client's CPU time is printed).  After the run ``prrt audit verify``
+checks that the audit trail, which every request appends to, is intact.
+
+Target (issue 9, 2 cores): p99 < 150 ms and no errors per endpoint.
+
+Usage::
+
+    python benchmarks/service_load.py [--seconds 20] [--clients 50]
+        [--endpoints page,eligibility] [--think-ms 0] [--database-url URL] [--keep]
+
+The last line printed is a JSON object with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TARGET_P99_MS = 150.0
+PRRT = [sys.executable, "-c", "from prrt.adapters.cli.app import main; main()"]
+
+
+@dataclass
+class Endpoint:
+    """One endpoint under load and what it measured."""
+
+    name: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    ok: tuple[int, ...]
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    def record(self, ms: float, error: str | None) -> None:
+        self.latencies_ms.append(ms)
+        if error is not None:
+            self.errors += 1
+            self.error_kinds[error] = self.error_kinds.get(error, 0) + 1
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-quantile (0–1) by the nearest-rank method (NaN without values)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q * len(ordered)))
+    return ordered[rank - 1]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    data_dir: Path, port: int, database_url: str | None
+) -> tuple[subprocess.Popen[str], dict[str, str], deque[str]]:
+    """``prrt serve --demo``; returns the process, the demo passwords and its output lines."""
+    cmd = [*PRRT, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port)]
+    if database_url:
+        cmd += ["--database-url", database_url]
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    assert proc.stdout is not None
+    passwords: dict[str, str] = {}
+    lines: deque[str] = deque(maxlen=200)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("prrt serve exited:\n" + "".join(lines))
+        lines.append(line)
+        found = re.match(r"\s+(demo\.\w+)\s+(\S+)\s*$", line)
+        if found:
+            passwords[found.group(1)] = found.group(2)
+        if line.startswith("prrt service on"):
+            break
+    else:
+        raise RuntimeError("prrt serve did not start:\n" + "".join(lines))
+
+    def drain() -> None:  # keep reading so that the server never blocks on a full pipe
+        assert proc.stdout is not None
+        for rest in proc.stdout:
+            lines.append(rest)
+
+    threading.Thread(target=drain, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/sign-in", timeout=2).status_code == 200:
+                return proc, passwords, lines
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("prrt serve exited:\n" + "".join(lines))
+        time.sleep(0.2)
+    raise RuntimeError("prrt serve did not answer on " + base)
+
+
+def prepare(base: str, passwords: dict[str, str]) -> tuple[str, str, int]:
+    """Bearer token and page cookie of the physician, and the demo patient's id."""
+    user, password = "demo.physician", passwords["demo.physician"]
+    with httpx.Client(base_url=base, timeout=30) as client:
+        r = client.post("/api/auth/token", json={"username": user, "password": password})
+        r.raise_for_status()
+        token = r.json()["token"]
+        r = client.post(
+            "/sign-in", data={"username": user, "password": password}, follow_redirects=False
+        )
+        if r.status_code != 303:
+            raise RuntimeError(f"page sign-in: {r.status_code}")
+        cookie = r.cookies["prrt_session"]
+        r = client.get("/api/patients", headers={"Authorization": f"Bearer {token}"})
+        r.raise_for_status()
+        demo = [p for p in r.json() if p["pseudonym"] == "DEMO-001"]
+        if not demo:
+            raise RuntimeError("the demo patient DEMO-001 is missing")
+        return token, cookie, int(demo[0]["id"])
+
+
+async def run_load(
+    base: str,
+    endpoints: list[Endpoint],
+    clients: int,
+    seconds: float,
+    warmup: int,
+    think_s: float = 0.0,
+) -> float:
+    """Closed-loop clients until the deadline; returns the measured wall time in s."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+
+        async def one(ep: Endpoint) -> tuple[float, str | None]:
+            start = time.perf_counter()
+            error = None
+            try:
+                r = await client.request(ep.method, ep.path, headers=ep.headers)
+                await r.aread()
+                if r.status_code not in ep.ok:
+                    error = f"HTTP {r.status_code}"
+            except httpx.HTTPError as err:
+                error = type(err).__name__
+            return 1000.0 * (time.perf_counter() - start), error
+
+        for ep in endpoints:  # warm-up: connections, caches, first imports (not measured)
+            for _ in range(warmup):
+                await one(ep)
+
+        deadline = time.perf_counter() + seconds
+
+        async def worker(i: int) -> None:
+            k = i
+            while time.perf_counter() < deadline:
+                ep = endpoints[k % len(endpoints)]
+                ms, error = await one(ep)
+                ep.record(ms, error)
+                k += 1
+                if think_s:
+                    await asyncio.sleep(think_s)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+        return time.perf_counter() - started
+
+
+def verify_audit(data_dir: Path, database_url: str | None) -> tuple[bool, str]:
+    cmd = [*PRRT, "audit", "verify", "--data-dir", str(data_dir)]
+    if database_url:
+        cmd += ["--database-url", database_url]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    lines = done.stdout.strip().splitlines()
+    return done.returncode == 0, lines[-1] if lines else done.stderr.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured duration (s)")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
+    parser.add_argument(
+        "--endpoints", default="page,eligibility", help="page, eligibility and/or api"
+    )
+    parser.add_argument("--database-url", default=None, help="PostgreSQL instead of SQLite")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests per endpoint")
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="pause of each client between requests"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    args = parser.parse_args(argv)
+
+    data_dir = Path(tempfile.mkdtemp(prefix="prrt-load-"))
+    port = free_port()
+    proc, passwords, server_lines = start_server(data_dir, port, args.database_url)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        token, cookie, pid = prepare(base, passwords)
+        bearer = {"Authorization": f"Bearer {token}"}
+        available = {
+            "page": Endpoint(
+                "page", "GET", f"/patients/{pid}", {"Cookie": f"prrt_session={cookie}"}, (200,)
+            ),
+            "eligibility": Endpoint(
+                "eligibility", "POST", f"/api/patients/{pid}/eligibility", bearer, (201,)
+            ),
+            "api": Endpoint("api", "GET", f"/api/patients/{pid}", bearer, (200,)),
+        }
+        endpoints = [available[name.strip()] for name in args.endpoints.split(",")]
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        wall = asyncio.run(
+            run_load(base, endpoints, args.clients, args.seconds, args.warmup, args.think_ms / 1000)
+        )
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    intact, audit_line = verify_audit(data_dir, args.database_url)
+
+    figures: dict[str, Any] = {
+        "benchmark": "service_load",
+        "clients": args.clients,
+        "think_ms": args.think_ms,
+        "seconds": round(wall, 2),
+        "database": "postgresql" if args.database_url else "sqlite",
+        "cpu_count": os.cpu_count(),
+        "client_cpu_s": round((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime), 2),
+        "target_p99_ms": TARGET_P99_MS,
+        "endpoints": {},
+        "audit_intact": intact,
+    }
+    print(
+        f"{args.clients} clients (think {args.think_ms:g} ms), {wall:.1f} s, {figures['database']}, "
+        f"{os.cpu_count()} CPUs (client and server share them; "
+        f"client CPU {figures['client_cpu_s']} s)"
+    )
+    print(
+        f"{'endpoint':<12} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'errors':>7}"
+    )
+    met = intact
+    for ep in endpoints:
+        n = len(ep.latencies_ms)
+        p99 = round(percentile(ep.latencies_ms, 0.99), 1)
+        target_met = bool(p99 < TARGET_P99_MS and ep.errors == 0 and n > 0)
+        row: dict[str, Any] = {
+            "method": ep.method,
+            "path": re.sub(r"/\d+", "/{id}", ep.path),
+            "requests": n,
+            "rps": round(n / wall, 1),
+            "p50_ms": round(percentile(ep.latencies_ms, 0.50), 1),
+            "p99_ms": p99,
+            "max_ms": round(max(ep.latencies_ms, default=math.nan), 1),
+            "errors": ep.errors,
+            "error_kinds": ep.error_kinds,
+            "target_met": target_met,
+        }
+        met = met and target_met
+        figures["endpoints"][ep.name] = row
+        print(
+            f"{ep.name:<12} {n:>9} {row['rps']:>8} {row['p50_ms']:>8} {row['p99_ms']:>8} "
+            f"{row['max_ms']:>8} {ep.errors:>7}"
+        )
+    total = sum(len(ep.latencies_ms) for ep in endpoints)
+    figures["total_rps"] = round(total / wall, 1)
+    figures["target_met"] = met
+    print(f"total {figures['total_rps']} req/s; audit trail: {audit_line}")
+    print(f"target (p99 < {TARGET_P99_MS:g} ms, 0 errors): {'met' if met else 'MISSED'}")
+    if args.keep:
+        print(f"data folder kept: {data_dir}")
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    if proc.returncode not in (0, -15) and server_lines:
+        print("server output (tail):\n" + "".join(list(server_lines)[-20:]), file=sys.stderr)
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
