@@ -91,10 +91,20 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, port: int, database_url: str | None
+    data_dir: Path, port: int, database_url: str | None, workers: int = 1
 ) -> tuple[subprocess.Popen[str], dict[str, str], deque[str]]:
     """``prrt serve --demo``; returns the process, the demo passwords and its output lines."""
-    cmd = [*PRRT, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port)]
+    cmd = [
+        *PRRT,
+        "serve",
+        "--demo",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     if database_url:
         cmd += ["--database-url", database_url]
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
@@ -225,11 +235,14 @@ def main(argv: list[str] | None = None) -> int:
         "--think-ms", type=float, default=0.0, help="pause of each client between requests"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server worker processes (prrt serve --workers)"
+    )
     args = parser.parse_args(argv)
 
     data_dir = Path(tempfile.mkdtemp(prefix="prrt-load-"))
     port = free_port()
-    proc, passwords, server_lines = start_server(data_dir, port, args.database_url)
+    proc, passwords, server_lines = start_server(data_dir, port, args.database_url, args.workers)
     base = f"http://127.0.0.1:{port}"
     try:
         token, cookie, pid = prepare(base, passwords)

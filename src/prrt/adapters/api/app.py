@@ -16,7 +16,10 @@ from prrt.adapters.api.routes import router as api_router
 from prrt.adapters.api.settings import Settings
 from prrt.adapters.db.engine import make_engine, upgrade
 
-__all__ = ["SECURITY_HEADERS", "create_app"]
+__all__ = ["SECURITY_ENV", "SECURITY_HEADERS", "create_app", "create_app_from_env"]
+
+#: Environment variable holding the settings (JSON) of worker processes started by ``prrt serve --workers``.
+SECURITY_ENV = "PRRT_SERVICE_SETTINGS"
 
 log = logging.getLogger("prrt.http")
 
@@ -83,3 +86,13 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """App factory of ``prrt serve --workers N``: settings from ``PRRT_SERVICE_SETTINGS`` (JSON)."""
+    import os
+
+    raw = os.environ.get(SECURITY_ENV)
+    if not raw:
+        raise RuntimeError(f"{SECURITY_ENV} is not set (start the service with prrt serve)")
+    return create_app(Settings.model_validate_json(raw))

@@ -8,6 +8,7 @@ their sign-in details.  The first administrator is created with
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -216,11 +217,14 @@ def register(app: typer.Typer) -> None:
         secure_cookies: Annotated[
             bool, typer.Option(help="Mark cookies Secure (behind HTTPS).")
         ] = False,
+        workers: Annotated[
+            int, typer.Option(min=1, max=32, help="Worker processes (one per core).")
+        ] = 1,
     ) -> None:
         """Start the clinic's web service (pages at /, API at /api, OpenAPI at /docs)."""
         import uvicorn
 
-        from prrt.adapters.api.app import create_app
+        from prrt.adapters.api.app import SECURITY_ENV, create_app
         from prrt.adapters.api.settings import Settings
 
         with handle_errors():
@@ -237,9 +241,25 @@ def register(app: typer.Typer) -> None:
                 f"prrt service on http://{host}:{port}/ (database {settings.resolved_database_url().split('://')[0]})"
             )
             sys.stdout.flush()
-        application = create_app(settings.model_copy(update={"migrate_on_start": False}))
+        ready = settings.model_copy(update={"migrate_on_start": False})
         # access_log off: uvicorn's log lines carry URLs; prrt logs route templates only.
-        uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
+        if workers == 1:
+            uvicorn.run(
+                create_app(ready), host=host, port=port, access_log=False, log_level="warning"
+            )
+            return
+        # Several processes share the database; each builds its app from the same settings.
+        # The sign-in rate limit is then counted per worker process.
+        os.environ[SECURITY_ENV] = ready.model_dump_json()
+        uvicorn.run(
+            "prrt.adapters.api.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_level="warning",
+        )
 
     @users_app.command("create-admin")
     def create_admin(
