@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+import weakref
 
-from fastapi import FastAPI, Request, Response
+import anyio
+from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prrt import __version__
 from prrt.adapters.api.deps import SignInLimiter
@@ -41,7 +44,7 @@ SECURITY_HEADERS = {
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the service for ``settings`` (migrates the database first unless told not to)."""
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url(), pool_size=settings.max_active_requests)
     if settings.migrate_on_start:
         upgrade(engine)
     app = FastAPI(
@@ -63,29 +66,80 @@ def create_app(settings: Settings) -> FastAPI:
 
     pages.install(app)
 
-    @app.middleware("http")
-    async def _headers_and_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    # At most max_active_requests requests run their (blocking, threaded) work at once; the
+    # others wait here on the event loop, holding no thread and no database connection.
+    # Unbounded, 50 concurrent requests meant 40 threads handing the GIL to each other and
+    # waiting for pooled connections.
+    app.add_middleware(
+        _HeadersLogAndLimit,  # type: ignore[arg-type]
+        max_active=settings.max_active_requests,
+    )
+    return app
+
+
+_HEADER_BYTES = [
+    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()
+]
+
+
+class _HeadersLogAndLimit:
+    """Plain ASGI middleware: security headers, a log line per request, the concurrency bound.
+
+    (Starlette's ``BaseHTTPMiddleware`` would cost a task and a memory stream per request.)
+    The log names the route template, never the URL: no ids, names or query strings.
+    """
+
+    def __init__(self, app: ASGIApp, max_active: int) -> None:
+        self.app = app
+        self.max_active = max_active
+        # One limiter per event loop: an asyncio limiter cannot wake a waiter of another
+        # loop (uvicorn runs one loop per process; test clients run one each).
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, anyio.CapacityLimiter
+        ] = weakref.WeakKeyDictionary()
+
+    def _limiter(self) -> anyio.CapacityLimiter:
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(self.max_active)
+        return limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "public, max-age=3600"
-        # The route template, never the URL: no ids, names or query strings in the log.
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
+        static = scope["path"].startswith("/static/")
+        status = [500]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for key, value in _HEADER_BYTES:
+                    if key == b"cache-control" and static:
+                        headers = [(k, v) for k, v in headers if k.lower() != key]
+                        headers.append((key, b"public, max-age=3600"))
+                    elif key not in present:
+                        headers.append((key, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if static:
+            await self.app(scope, receive, send_with_headers)
+        else:
+            async with self._limiter():
+                await self.app(scope, receive, send_with_headers)
+        route = scope.get("route")
         log.info(
             "%s %s %d %.1f ms",
-            request.method,
-            path,
-            response.status_code,
+            scope["method"],
+            getattr(route, "path", "unmatched"),
+            status[0],
             1000 * (time.perf_counter() - start),
         )
-        return response
-
-    return app
 
 
 def create_app_from_env() -> FastAPI:

@@ -11,6 +11,7 @@ StaleVersionError                 409     current version
 NotAuthenticated                  401     (``WWW-Authenticate: Bearer``)
 Forbidden / CSRF                  403
 TooManyAttempts                   429     ``Retry-After``
+DatabaseBusyError                 503     ``Retry-After`` (no write lock in 10 s)
 other PrrtError                   500     message (no stack trace, no patient data)
 ================================  ======  ==========================================
 """
@@ -27,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from prrt.adapters.db.engine import DatabaseBusyError
 from prrt.adapters.db.repository import NotFoundError, StaleVersionError
 from prrt.errors import InvalidInputError, PrrtError
 
@@ -149,6 +151,16 @@ def install_error_handler(app: FastAPI) -> None:
     async def _too_many(_r: Request, err: TooManyAttempts) -> JSONResponse:
         response = problem(429, "Too many attempts", str(err))
         response.headers["Retry-After"] = str(err.retry_after_s)
+        return response
+
+    @app.exception_handler(DatabaseBusyError)
+    async def _busy(request: Request, err: DatabaseBusyError) -> Response:
+        response: Response
+        if _page(request):
+            response = _html(503, "Busy", str(err))
+        else:
+            response = problem(503, "Service busy", str(err))
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.exception_handler(DataError)

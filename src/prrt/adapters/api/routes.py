@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from prrt.adapters.api.deps import CurrentUser, Principal, SessionDep, require
 from prrt.adapters.api.errors import NotAuthenticated
@@ -35,7 +36,15 @@ from prrt.adapters.db.repository import (
     get_or_404,
     snapshot,
 )
-from prrt.adapters.db.tables import Course, Decision, Patient, PatientIdentity, Tumour
+from prrt.adapters.db.tables import (
+    Administration,
+    Course,
+    Cycle,
+    Decision,
+    Patient,
+    PatientIdentity,
+    Tumour,
+)
 
 __all__ = ["router"]
 
@@ -245,23 +254,43 @@ def plan(
 
 def course_public(session: Any, course: Course) -> dict[str, Any]:
     """A course with its cycles, administrations and latest decision."""
-    out = snapshot(course)
-    given = {c.number: a for c, a in courses.administrations_of(session, course.id)}
-    out["cycles"] = [
-        {
-            "number": c.number,
-            "planned_at": c.planned_at.isoformat(),
-            "administration": None if c.number not in given else snapshot(given[c.number]),
-        }
-        for c in courses.cycles_of(session, course.id)
-    ]
-    latest = session.execute(
-        select(Decision)
-        .where(Decision.course_id == course.id)
-        .order_by(Decision.id.desc())
-        .limit(1)
-    ).scalar()
-    out["latest_decision"] = None if latest is None else latest.result
+    return courses_public(session, [course])[0]
+
+
+def courses_public(session: Any, course_rows: Sequence[Course]) -> list[dict[str, Any]]:
+    """:func:`course_public` of several courses, in three queries whatever their number."""
+    ids = [c.id for c in course_rows]
+    if not ids:
+        return []
+    cycles: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for cycle, given in session.execute(
+        select(Cycle, Administration)
+        .outerjoin(Administration, Administration.cycle_id == Cycle.id)
+        .where(Cycle.course_id.in_(ids))
+        .order_by(Cycle.course_id, Cycle.number)
+    ).all():
+        cycles[cycle.course_id].append(
+            {
+                "number": cycle.number,
+                "planned_at": cycle.planned_at.isoformat(),
+                "administration": None if given is None else snapshot(given),
+            }
+        )
+    latest_ids = (
+        select(func.max(Decision.id))
+        .where(Decision.course_id.in_(ids))
+        .group_by(Decision.course_id)
+    )
+    latest = {
+        d.course_id: d.result
+        for d in session.execute(select(Decision).where(Decision.id.in_(latest_ids))).scalars()
+    }
+    out = []
+    for course in course_rows:
+        view = snapshot(course)
+        view["cycles"] = cycles[course.id]
+        view["latest_decision"] = latest.get(course.id)
+        out.append(view)
     return out
 
 

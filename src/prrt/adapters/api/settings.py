@@ -25,6 +25,15 @@ class Settings(BaseModel):
     sign_in_attempts: int = Field(5, ge=1, description="failed sign-ins allowed per window")
     sign_in_window_s: float = Field(300.0, gt=0)
     migrate_on_start: bool = True
+    max_active_requests: int = Field(
+        3,
+        ge=1,
+        le=256,
+        description=(
+            "requests of a worker process served at once (the others wait in line, holding "
+            "no database connection); more than a few per core only adds GIL hand-overs"
+        ),
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL in force."""

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date
 from typing import Any
@@ -108,9 +111,7 @@ def evaluate_eligibility(
 ) -> EligibilityEvaluation:
     """Run the eligibility rules on the patient's records and store the report."""
     patient = get_or_404(session, Patient, patient_id)
-    report = evaluate_case(
-        case_from_dict(build_case(session, patient, assessment_date=assessment_date))
-    ).to_dict()
+    report = _evaluate_cached(build_case(session, patient, assessment_date=assessment_date))
     row = EligibilityEvaluation(
         patient_id=patient_id, verdict=report["verdict"], report=report, created_by=actor
     )
@@ -173,8 +174,16 @@ def _first_administration(session: Session, patient_id: int) -> str | None:
     return str(moment.date().isoformat())
 
 
-def response_of(session: Session, patient: Patient) -> dict[str, Any] | None:
-    """RECIST 1.1 over every recorded time point against the baseline target lesions."""
+def response_of(
+    session: Session, patient: Patient, *, lesions: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """RECIST 1.1 over every recorded time point against the baseline target lesions.
+
+    ``lesions``: the patient's lesion records when the caller has them already.  The result
+    is a function of the response section of the case and the date of the last
+    administration alone (:mod:`prrt.clinical.evaluate_recist`), so it is kept for those
+    inputs: a page view re-evaluates only when a measurement, lesion or cycle changed.
+    """
     points = list(
         session.execute(
             select(ResponseAssessment)
@@ -182,18 +191,22 @@ def response_of(session: Session, patient: Patient) -> dict[str, Any] | None:
             .order_by(ResponseAssessment.assessed_on)
         ).scalars()
     )
-    lesions = [
-        x.data
-        for x in session.execute(select(Lesion).where(Lesion.patient_id == patient.id)).scalars()
-    ]
+    if not points:
+        return None
+    if lesions is None:
+        lesions = [
+            x.data
+            for x in session.execute(
+                select(Lesion).where(Lesion.patient_id == patient.id)
+            ).scalars()
+        ]
     targets = [x for x in lesions if x.get("target") and x.get("size")]
     start = (patient.clinical or {}).get("treatment_start") or _first_administration(
         session, patient.id
     )
-    if not points or not targets or not start:
+    if not targets or not start:
         return None
-    case = build_case(session, patient, assessment_date=max(p.assessed_on for p in points))
-    case["response"] = {
+    section = {
         "treatment_start": start,
         "baseline_lesions": [
             {"id": t["id"], "organ": t.get("site") or "unknown", "longest_diameter": t["size"]}
@@ -201,9 +214,51 @@ def response_of(session: Session, patient: Patient) -> dict[str, Any] | None:
         ],
         "time_points": [{"date": p.assessed_on.isoformat(), **p.measurements} for p in points],
     }
-    report = evaluate_case(case_from_dict(case)).to_dict()
-    result: dict[str, Any] | None = report["recist"]
+    last_given = session.execute(
+        select(func.max(Administration.administered_at))
+        .join(Cycle, Administration.cycle_id == Cycle.id)
+        .join(Course, Cycle.course_id == Course.id)
+        .where(Course.patient_id == patient.id)
+    ).scalar()
+    key = json.dumps([section, str(last_given)], sort_keys=True, default=str)
+    with _RECIST_LOCK:
+        if key in _RECIST_CACHE:
+            _RECIST_CACHE.move_to_end(key)
+            cached: dict[str, Any] | None = json.loads(_RECIST_CACHE[key])
+            return cached
+    case = build_case(session, patient, assessment_date=max(p.assessed_on for p in points))
+    case["response"] = section
+    result: dict[str, Any] | None = _evaluate_cached(case)["recist"]
+    with _RECIST_LOCK:
+        _RECIST_CACHE[key] = json.dumps(result)
+        while len(_RECIST_CACHE) > _RECIST_CACHE_SIZE:
+            _RECIST_CACHE.popitem(last=False)
     return result
+
+
+def _evaluate_cached(case: dict[str, Any]) -> dict[str, Any]:
+    """``evaluate_case(case).to_dict()``, kept for the last cases seen.
+
+    The evaluation is a pure function of the case (its assessment date included), so an
+    unchanged record evaluated again gets the same report without running the rules again.
+    """
+    key = json.dumps(case, sort_keys=True, default=str)
+    with _RECIST_LOCK:
+        if key in _REPORT_CACHE:
+            _REPORT_CACHE.move_to_end(key)
+            return dict(json.loads(_REPORT_CACHE[key]))
+    report = evaluate_case(case_from_dict(case)).to_dict()
+    with _RECIST_LOCK:
+        _REPORT_CACHE[key] = json.dumps(report)
+        while len(_REPORT_CACHE) > _RECIST_CACHE_SIZE:
+            _REPORT_CACHE.popitem(last=False)
+    return report
+
+
+_REPORT_CACHE: OrderedDict[str, str] = OrderedDict()  # case JSON -> report JSON
+_RECIST_CACHE: OrderedDict[str, str] = OrderedDict()  # inputs -> RECIST JSON
+_RECIST_CACHE_SIZE = 512
+_RECIST_LOCK = threading.Lock()
 
 
 def count_patients(session: Session) -> int:

@@ -12,7 +12,12 @@ tampering needs an administrator who drops that trigger, and is still found.
 
 Appending takes a transaction-level lock (PostgreSQL advisory lock; SQLite's
 write lock, taken with ``BEGIN IMMEDIATE`` before the last event is read) so
-that two concurrent writers cannot chain to the same predecessor.
+that two concurrent writers cannot chain to the same predecessor.  The lock is
+held until the transaction ends, so a change appends its events as it makes
+them, while a *view* (:func:`record_view`) is only noted and appended when the
+transaction commits: a request that only reads holds the lock for the append
+alone, not while the page is built.  The view's time is when it happened; if
+the transaction fails, the view is not recorded (and nothing was shown).
 """
 
 from __future__ import annotations
@@ -24,17 +29,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from prrt.adapters.db.engine import begin_write
 from prrt.adapters.db.tables import AuditEvent
 
-__all__ = ["GENESIS_SHA256", "ChainProblem", "append_event", "event_digest", "verify_chain"]
+__all__ = [
+    "GENESIS_SHA256",
+    "ChainProblem",
+    "append_event",
+    "event_digest",
+    "record_view",
+    "verify_chain",
+]
 
 GENESIS_SHA256 = "0" * 64
 _ADVISORY_LOCK_KEY = 7_177_2025
 ACTIONS = ("create", "update", "delete", "view")
+_PENDING_VIEWS = "prrt_pending_views"
 
 
 def _canonical(value: Any) -> str:
@@ -86,17 +100,34 @@ def append_event(
     entity_id: object,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (it commits or rolls back with the change)."""
     if action not in ACTIONS:
         raise ValueError(f"audit action {action!r} is not one of {ACTIONS}")
     _lock(session)
-    last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar()
-    previous = last.sha256 if last is not None else GENESIS_SHA256
+    last = session.execute(
+        select(AuditEvent.sha256).order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar()
+    previous = last if last is not None else GENESIS_SHA256
+    return _add_event(session, previous, username, action, entity, entity_id, before, after, at)
+
+
+def _add_event(
+    session: Session,
+    previous: str,
+    username: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    at: datetime | None,
+) -> AuditEvent:
     # JSON round trip: what is hashed is exactly what the JSON column gives back.
     before_j = json.loads(_canonical(before)) if before is not None else None
     after_j = json.loads(_canonical(after)) if after is not None else None
-    at = datetime.now(UTC)
+    at = at if at is not None else datetime.now(UTC)
     event = AuditEvent(
         at=at,
         username=username,
@@ -120,6 +151,58 @@ def append_event(
     session.add(event)
     session.flush()
     return event
+
+
+def record_view(
+    session: Session,
+    *,
+    username: str,
+    entity: str,
+    entity_id: object,
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    """Note a view of patient data; it is appended to the chain when the transaction commits."""
+    session.connection()  # the transaction has begun, so its commit appends the view
+    pending: list[dict[str, Any]] = session.info.setdefault(_PENDING_VIEWS, [])
+    pending.append(
+        {
+            "username": username,
+            "entity": entity,
+            "entity_id": entity_id,
+            "after": dict(after) if after is not None else None,
+            "at": datetime.now(UTC),
+        }
+    )
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _append_pending_views(session: Session) -> None:
+    pending = session.info.pop(_PENDING_VIEWS, None)
+    if not pending:
+        return
+    _lock(session)
+    last = session.execute(
+        select(AuditEvent.sha256).order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar()
+    previous = last if last is not None else GENESIS_SHA256
+    for view in pending:
+        previous = _add_event(
+            session,
+            previous,
+            view["username"],
+            "view",
+            view["entity"],
+            view["entity_id"],
+            None,
+            view["after"],
+            view["at"],
+        ).sha256
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_pending_views(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING_VIEWS, None)
 
 
 @dataclass(frozen=True, slots=True)

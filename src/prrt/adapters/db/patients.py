@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from prrt.adapters.db.audit import append_event
+from prrt.adapters.db.audit import append_event, record_view
 from prrt.adapters.db.repository import bump, check_version, get_or_404, snapshot
 from prrt.adapters.db.tables import (
     ImagingStudy,
@@ -210,10 +210,9 @@ def list_patients(
         else:
             query = query.where(Patient.pseudonym.ilike(like))
     rows = list(session.execute(query).scalars())
-    append_event(
+    record_view(
         session,
         username=actor,
-        action="view",
         entity="patient_list",
         entity_id="search",
         after={"count": len(rows)},
@@ -224,7 +223,7 @@ def list_patients(
 def get_patient(session: Session, *, actor: str, patient_id: int) -> Patient:
     """One patient; the view is audited."""
     patient = get_or_404(session, Patient, patient_id)
-    append_event(session, username=actor, action="view", entity="patient", entity_id=patient.id)
+    record_view(session, username=actor, entity="patient", entity_id=patient.id)
     return patient
 
 

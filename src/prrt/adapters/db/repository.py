@@ -170,13 +170,15 @@ def create_sign_in_session(session: Session, user: User) -> tuple[str, SignInSes
 
 def user_for_session(session: Session, token: str) -> tuple[User, SignInSession] | None:
     """The user and session of a cookie token, if valid and not expired."""
-    row = session.execute(
-        select(SignInSession).where(SignInSession.token_sha256 == _sha256(token))
-    ).scalar()
-    if row is None or _aware(row.expires_at) <= utcnow():
+    found = session.execute(
+        select(SignInSession, User)
+        .join(User, User.id == SignInSession.user_id)
+        .where(SignInSession.token_sha256 == _sha256(token))
+    ).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    row, user = found
+    if _aware(row.expires_at) <= utcnow() or not user.active:
         return None
     return user, row
 
@@ -214,11 +216,17 @@ def create_api_token(session: Session, *, actor: str, user: User, label: str = "
 
 def user_for_api_token(session: Session, token: str) -> User | None:
     """The user of a bearer token, if valid."""
-    row = session.execute(select(ApiToken).where(ApiToken.token_sha256 == _sha256(token))).scalar()
-    if row is None or row.revoked or _aware(row.expires_at) <= utcnow():
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_sha256 == _sha256(token))
+    ).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    row, user = found
+    if row.revoked or _aware(row.expires_at) <= utcnow() or not user.active:
+        return None
+    return user
 
 
 def _aware(moment: datetime) -> datetime:

@@ -9,6 +9,7 @@ endpoints drawn with matplotlib from the database records.
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from prrt.adapters.api.deps import SESSION_COOKIE, Principal, current_user
+from prrt.adapters.api.deps import SESSION_COOKIE, Principal, authenticate_request, check_csrf
 from prrt.adapters.api.errors import Forbidden, NotAuthenticated, TooManyAttempts
 from prrt.adapters.api.permissions import Permission
-from prrt.adapters.api.routes import course_public
-from prrt.adapters.db import assessments, courses, patients
+from prrt.adapters.api.routes import course_public, courses_public
+from prrt.adapters.db import assessments, patients
 from prrt.adapters.db.engine import begin_write
 from prrt.adapters.db.repository import (
     authenticate,
@@ -35,6 +36,7 @@ from prrt.adapters.db.repository import (
 )
 from prrt.adapters.db.tables import (
     Course,
+    Cycle,
     DosimetryResult,
     EligibilityEvaluation,
     Lesion,
@@ -100,6 +102,8 @@ async def run_in_transaction(request: Request, handler: Any) -> Response:
     loop of its own), never on the server's loop: a page waiting there for SQLite's write
     lock would stall every other request, including the API transaction holding that lock.
     The form is read here first, on the server's loop (the handler gets it from the cache).
+    Each worker thread keeps one event loop for its handlers (a new loop per request cost
+    more than many a page).
     """
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         await request.form()
@@ -108,7 +112,7 @@ async def run_in_transaction(request: Request, handler: Any) -> Response:
     def work() -> Response:
         session = factory()
         try:
-            response: Response = asyncio.run(handler(session))
+            response: Response = _thread_loop().run_until_complete(handler(session))
             session.commit()
             return response
         except BaseException:
@@ -127,11 +131,24 @@ def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_ENV.get_template(template).render(**context), status_code=status)
 
 
+_LOOPS = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop | None = getattr(_LOOPS, "loop", None)
+    if loop is None:
+        loop = _LOOPS.loop = asyncio.new_event_loop()
+    return loop
+
+
 async def _principal(request: Request, session: Session) -> Principal | None:
+    """The signed-in user (None: not signed in); runs in the page's worker thread."""
     try:
-        return await current_user(request, session)
+        principal = authenticate_request(request, session)
     except NotAuthenticated:
         return None
+    await check_csrf(request, principal)
+    return principal
 
 
 def _require(principal: Principal, permission: Permission) -> None:
@@ -162,36 +179,39 @@ def _patient_context(session: Session, principal: Principal, patient_id: int) ->
         .order_by(EligibilityEvaluation.id.desc())
         .limit(1)
     ).scalar()
-    course_rows = session.execute(
-        select(Course).where(Course.patient_id == patient.id).order_by(Course.id)
-    ).scalars()
-    course_views = []
-    for c in course_rows:
-        view = course_public(session, c)
+    course_rows = list(
+        session.execute(
+            select(Course).where(Course.patient_id == patient.id).order_by(Course.id)
+        ).scalars()
+    )
+    doses: dict[int, list[dict[str, Any]]] = {c.id: [] for c in course_rows}
+    for d, course_id, number in session.execute(
+        select(DosimetryResult, Cycle.course_id, Cycle.number)
+        .join(Cycle, DosimetryResult.cycle_id == Cycle.id)
+        .where(Cycle.course_id.in_(list(doses)))
+        .order_by(Cycle.course_id, Cycle.number, DosimetryResult.id)
+    ).all():
+        doses[course_id].append({"cycle": number, **snapshot(d)})
+    course_views = courses_public(session, course_rows)
+    for view in course_views:
         view["next_cycle"] = sum(1 for cy in view["cycles"] if cy["administration"]) + 1
-        doses = []
-        for cycle in courses.cycles_of(session, c.id):
-            for d in session.execute(
-                select(DosimetryResult).where(DosimetryResult.cycle_id == cycle.id)
-            ).scalars():
-                doses.append({"cycle": cycle.number, **snapshot(d)})
-        view["doses"] = doses
-        course_views.append(view)
+        view["doses"] = doses[view["id"]]
+    lesions = [
+        x.data
+        for x in session.execute(
+            select(Lesion).where(Lesion.patient_id == patient.id).order_by(Lesion.id)
+        ).scalars()
+    ]
     return {
         "principal": principal,
         "p": patient,
         "identity": identity,
         "tumour": session.execute(select(Tumour).where(Tumour.patient_id == patient.id)).scalar(),
-        "lesions": [
-            x.data
-            for x in session.execute(
-                select(Lesion).where(Lesion.patient_id == patient.id).order_by(Lesion.id)
-            ).scalars()
-        ],
+        "lesions": lesions,
         "evaluation": evaluation,
         "labs": patients.lab_history(session, patient.id),
         "courses": course_views,
-        "recist": assessments.response_of(session, patient),
+        "recist": assessments.response_of(session, patient, lesions=lesions),
         "can": {
             "edit": principal.can(Permission.EDIT_PATIENT),
             "labs": principal.can(Permission.RECORD_LABS),
