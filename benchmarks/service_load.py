@@ -217,7 +217,7 @@ async def run_load(
 
         async def worker(i: int) -> None:
             if offsets[i]:
-                await asyncio.sleep(offsets[i])
+                await asyncio.sleep(min(offsets[i], seconds))
             k = i
             while time.perf_counter() < deadline:
                 ep = endpoints[k % len(endpoints)]
@@ -225,7 +225,10 @@ async def run_load(
                 ep.record(ms, error)
                 k += 1
                 if think_s:
-                    await asyncio.sleep(pauses[i].expovariate(1.0 / think_s))
+                    pause = pauses[i].expovariate(1.0 / think_s)
+                    if time.perf_counter() + pause >= deadline:
+                        break  # a pause past the deadline would only stretch the wall time
+                    await asyncio.sleep(pause)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(clients)))

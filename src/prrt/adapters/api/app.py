@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Unbounded, 50 concurrent requests meant 40 threads handing the GIL to each other and
     # waiting for pooled connections.
     app.add_middleware(
-        _HeadersLogAndLimit,  # type: ignore[arg-type]
+        _HeadersLogAndLimit,
         max_active=settings.max_active_requests,
     )
     return app

@@ -9,7 +9,9 @@ path.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +27,11 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from prrt.errors import InvalidInputError, PrrtError
+
+try:
+    import fcntl
+except ImportError:  # Windows: writers of several processes meet SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "DatabaseBusyError",
@@ -110,6 +117,55 @@ def _write_lock(engine: Engine) -> threading.Lock:
         return lock
 
 
+class _ProcessWriterLock:
+    """An exclusive ``flock`` on ``<database>.writer-lock``, shared by a machine's processes.
+
+    The writer of one process that holds its thread lock takes this lock too, so that the
+    writers of several worker processes (``prrt serve --workers N``) hand over within a
+    millisecond instead of in SQLite's busy-handler sleeps.  Only one thread per process
+    ever polls it.  No-op where ``fcntl`` is missing (Windows) or for in-memory databases.
+    """
+
+    POLL_S = 0.0005
+
+    def __init__(self, database: str | None) -> None:
+        self._fd: int | None = None
+        if fcntl is not None and database not in (None, "", ":memory:"):
+            self._fd = os.open(f"{database}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, timeout_s: float) -> bool:
+        if self._fd is None or fcntl is None:
+            return True
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(self.POLL_S)
+
+    def release(self) -> None:
+        if self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+
+
+_PROCESS_LOCKS: weakref.WeakKeyDictionary[Engine, _ProcessWriterLock] = weakref.WeakKeyDictionary()
+
+
+def _process_lock(engine: Engine) -> _ProcessWriterLock:
+    with _WRITE_LOCKS_GUARD:
+        lock = _PROCESS_LOCKS.get(engine)
+        if lock is None:
+            lock = _PROCESS_LOCKS[engine] = _ProcessWriterLock(engine.url.database)
+        return lock
+
+
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a writer (SQLite: ``BEGIN IMMEDIATE``) unless one is open.
 
@@ -122,7 +178,9 @@ def begin_write(session: Session) -> None:
     Writers of one process first queue on a lock of the process (held until the transaction
     ends): SQLite's own busy handler waits by sleeping in steps of up to 100 ms, which made
     the slowest of many concurrent writers wait seconds; a thread lock hands over at once.
-    Writers of other processes still meet SQLite's busy handler.  Every flush with changes
+    Writers of several processes on one machine then queue on a file lock
+    (:class:`_ProcessWriterLock`); others (another machine on a network share, which SQLite
+    advises against) still meet SQLite's busy handler.  Every flush with changes
     calls this first (see :func:`_writer_before_flush`).  Nothing to do on PostgreSQL, where
     writers wait on row and advisory locks.
     """
@@ -130,10 +188,15 @@ def begin_write(session: Session) -> None:
         return
     if not session.info.get(_HOLDS_WRITE_LOCK):
         engine = session.get_bind().engine
+        busy = DatabaseBusyError(
+            f"the database stayed busy for {BUSY_TIMEOUT_S:g} s; nothing was changed, try again"
+        )
+        start = time.monotonic()
         if not _write_lock(engine).acquire(timeout=BUSY_TIMEOUT_S):
-            raise DatabaseBusyError(
-                f"the database stayed busy for {BUSY_TIMEOUT_S:g} s; nothing was changed, try again"
-            )
+            raise busy
+        if not _process_lock(engine).acquire(BUSY_TIMEOUT_S - (time.monotonic() - start)):
+            _write_lock(engine).release()
+            raise busy
         session.info[_HOLDS_WRITE_LOCK] = engine
     raw = session.connection().connection.dbapi_connection
     if raw is not None and not raw.in_transaction:
@@ -151,7 +214,10 @@ def _release_write_lock(session: Session, transaction: SessionTransaction) -> No
     if transaction.parent is None:
         engine = session.info.pop(_HOLDS_WRITE_LOCK, None)
         if engine is not None:
-            _write_lock(engine).release()
+            try:
+                _process_lock(engine).release()
+            finally:
+                _write_lock(engine).release()
 
 
 def _alembic_config(engine: Engine) -> Config:
