@@ -248,6 +248,28 @@ def server_cpu_s(pid: int) -> float:
     return total
 
 
+def scratch_postgres_database(server_url: str) -> tuple[str, str]:
+    """A new, empty database on the server of ``server_url``; returns (its URL, its name)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"prrt_load_{os.getpid()}_{random.randrange(10**6)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_postgres_database(server_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def verify_audit(data_dir: Path, database_url: str | None) -> tuple[bool, str]:
     cmd = [*PRRT, "audit", "verify", "--data-dir", str(data_dir)]
     if database_url:
@@ -264,7 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--endpoints", default="page,eligibility", help="page, eligibility and/or api"
     )
-    parser.add_argument("--database-url", default=None, help="PostgreSQL instead of SQLite")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server (URL of any database on it) instead of SQLite: the run uses "
+        "a new database there and drops it afterwards",
+    )
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests per endpoint")
     parser.add_argument(
         "--think-ms", type=float, default=0.0, help="pause of each client between requests"
@@ -276,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     data_dir = Path(tempfile.mkdtemp(prefix="prrt-load-"))
+    server_url, scratch = args.database_url, None
+    if server_url:
+        args.database_url, scratch = scratch_postgres_database(server_url)
     port = free_port()
     proc, passwords, server_lines = start_server(data_dir, port, args.database_url, args.workers)
     base = f"http://127.0.0.1:{port}"
@@ -307,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
             proc.kill()
             proc.wait()
     intact, audit_line = verify_audit(data_dir, args.database_url)
+    if scratch is not None and not args.keep:
+        drop_postgres_database(server_url, scratch)
 
     figures: dict[str, Any] = {
         "benchmark": "service_load",
