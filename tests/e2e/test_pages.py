@@ -266,3 +266,18 @@ def test_physician_runs_the_pathway_and_a_viewer_cannot_edit(server, browser):
     assert response.status == 403
     _shot(viewer, "viewer_patient_page")
     viewer.close()
+
+
+def test_the_api_documentation_renders_from_installed_assets(server, browser):
+    """/docs shows Swagger UI from the swagger-ui-bundle package under the service's CSP
+    (no CDN, no inline script): the operations of the OpenAPI document are listed."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if m.type == "error" else None)
+    page.goto(f"{server}/docs")
+    page.wait_for_selector(".opblock", timeout=20_000)
+    assert page.locator(".opblock").count() >= 20  # one block per API operation
+    assert page.get_by_text("/api/patients/{patient_id}/eligibility").first.is_visible()
+    assert not [e for e in blocked if "Content Security Policy" in e]
+    _shot(page, "api_docs")
+    page.close()

@@ -48,6 +48,8 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.migrate_on_start:
         upgrade(engine)
     app = FastAPI(
+        docs_url=None,  # /docs is served by the pages, from the installed Swagger UI
+        redoc_url=None,
         title="prrt clinic service",
         version=__version__,
         description=(

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -48,6 +49,14 @@ from prrt.errors import InvalidInputError
 from prrt.planning import REGIMENS
 
 __all__ = ["install"]
+
+_SWAGGER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>prrt clinic service — API</title>
+<link rel="stylesheet" href="/swagger-ui/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script></body></html>
+"""
 
 _ENV = Environment(
     loader=PackageLoader("prrt.adapters.web", "templates"),
@@ -233,6 +242,18 @@ def install(app: FastAPI) -> None:
     """Add the pages and the static files to ``app``."""
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=static), name="static")
+    # Swagger UI 5 (OpenAPI 3.1) from the files of the installed fastapi-offline package (no
+    # CDN: the CSP allows only this origin), started by static/swagger-init.js (no inline
+    # script).
+    app.mount(
+        "/swagger-ui",
+        StaticFiles(directory=Path(fastapi_offline.__file__).with_name("static")),
+        name="swagger-ui",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> Response:
+        return HTMLResponse(_SWAGGER_PAGE)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
