@@ -87,8 +87,8 @@ def test_every_page_without_a_session_redirects_to_sign_in(service: Service):
     for route in all_routes(service.app):
         if not isinstance(route, APIRoute) or route.path.startswith("/api/"):
             continue
-        if route.path in ("/sign-in", "/favicon.ico", "/sign-out"):
-            continue
+        if route.path in ("/sign-in", "/favicon.ico", "/sign-out", "/docs"):
+            continue  # /docs: the API's documentation, like /openapi.json, holds no patient data
         for method in route.methods:
             r = client.request(method, _concrete(route.path), follow_redirects=False)
             if route.path == "/":
@@ -283,3 +283,14 @@ def test_security_headers_on_api_pages_and_errors(service: Service):
     assert static.status_code == 200
     assert static.headers["cache-control"] == "public, max-age=3600"
     assert static.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_api_documentation_is_public_and_holds_no_patient_data(service: Service):
+    client = service.client()
+    r = client.get("/docs")
+    assert r.status_code == 200
+    assert "<script>" not in r.text  # no inline script: the CSP would refuse it
+    assert '<script src="/swagger-ui/swagger-ui-bundle.js">' in r.text
+    js = client.get("/swagger-ui/swagger-ui-bundle.js")
+    assert js.status_code == 200
+    assert "javascript" in js.headers["content-type"]
