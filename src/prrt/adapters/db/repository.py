@@ -170,11 +170,7 @@ def create_sign_in_session(session: Session, user: User) -> tuple[str, SignInSes
 
 def user_for_session(session: Session, token: str) -> tuple[User, SignInSession] | None:
     """The user and session of a cookie token, if valid and not expired."""
-    found = session.execute(
-        select(SignInSession, User)
-        .join(User, User.id == SignInSession.user_id)
-        .where(SignInSession.token_sha256 == _sha256(token))
-    ).first()
+    found = _with_user(session, SignInSession, token)
     if found is None:
         return None
     row, user = found
@@ -216,17 +212,25 @@ def create_api_token(session: Session, *, actor: str, user: User, label: str = "
 
 def user_for_api_token(session: Session, token: str) -> User | None:
     """The user of a bearer token, if valid."""
-    found = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_sha256 == _sha256(token))
-    ).first()
+    found = _with_user(session, ApiToken, token)
     if found is None:
         return None
     row, user = found
     if row.revoked or _aware(row.expires_at) <= utcnow() or not user.active:
         return None
     return user
+
+
+def _with_user(
+    session: Session, table: type[SignInSession] | type[ApiToken], token: str
+) -> tuple[Any, User] | None:
+    """The session or token row of ``token`` (by its hash) with its user, in one query."""
+    found = session.execute(
+        select(table, User)
+        .join(User, User.id == table.user_id)
+        .where(table.token_sha256 == _sha256(token))
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 def _aware(moment: datetime) -> datetime:
