@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from prrt.adapters.api.deps import CurrentUser, Principal, SessionDep, require
 from prrt.adapters.api.errors import NotAuthenticated
+from prrt.adapters.api.json_body import json_endpoint
 from prrt.adapters.api.permissions import Permission
 from prrt.adapters.api.schemas import (
     AdministrationIn,
@@ -59,7 +60,8 @@ class _PlainJsonRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         kwargs["response_model"] = None
-        super().__init__(path, endpoint, **kwargs)
+        status = kwargs.get("status_code") or 200
+        super().__init__(path, json_endpoint(endpoint, status), **kwargs)
 
 
 router = APIRouter(prefix="/api", route_class=_PlainJsonRoute)
@@ -257,34 +259,25 @@ def course_public(session: Any, course: Course) -> dict[str, Any]:
     return courses_public(session, [course])[0]
 
 
-def courses_public(session: Any, course_rows: Sequence[Course]) -> list[dict[str, Any]]:
-    """:func:`course_public` of several courses, in three queries whatever their number."""
-    ids = [c.id for c in course_rows]
-    if not ids:
+def courses_public(session: Any, course_rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """:func:`course_public` of several courses, in three queries whatever their number.
+
+    ``course_rows``: mapped :class:`Course` objects or Core rows of ``courses``.
+    """
+    ids = {"course_ids": [c.id for c in course_rows]}
+    if not ids["course_ids"]:
         return []
-    cycles: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    for cycle, given in session.execute(
-        select(Cycle, Administration)
-        .outerjoin(Administration, Administration.cycle_id == Cycle.id)
-        .where(Cycle.course_id.in_(ids))
-        .order_by(Cycle.course_id, Cycle.number)
-    ).all():
-        cycles[cycle.course_id].append(
+    cycles: dict[int, list[dict[str, Any]]] = {i: [] for i in ids["course_ids"]}
+    for cycle in session.execute(_CYCLES_GIVEN, ids).all():
+        given = snapshot(cycle)
+        cycles[given.pop("cycle_course_id")].append(
             {
-                "number": cycle.number,
-                "planned_at": cycle.planned_at.isoformat(),
-                "administration": None if given is None else snapshot(given),
+                "number": given.pop("cycle_number"),
+                "planned_at": given.pop("cycle_planned_at"),
+                "administration": None if given["id"] is None else given,
             }
         )
-    latest_ids = (
-        select(func.max(Decision.id))
-        .where(Decision.course_id.in_(ids))
-        .group_by(Decision.course_id)
-    )
-    latest = {
-        d.course_id: d.result
-        for d in session.execute(select(Decision).where(Decision.id.in_(latest_ids))).scalars()
-    }
+    latest = {d.course_id: d.result for d in session.execute(_LATEST_DECISIONS, ids)}
     out = []
     for course in course_rows:
         view = snapshot(course)
@@ -292,6 +285,26 @@ def courses_public(session: Any, course_rows: Sequence[Course]) -> list[dict[str
         view["latest_decision"] = latest.get(course.id)
         out.append(view)
     return out
+
+
+_CYCLES_GIVEN = (
+    select(
+        Cycle.course_id.label("cycle_course_id"),
+        Cycle.number.label("cycle_number"),
+        Cycle.planned_at.label("cycle_planned_at"),
+        Administration.__table__,
+    )
+    .outerjoin(Administration, Administration.cycle_id == Cycle.id)
+    .where(Cycle.course_id.in_(bindparam("course_ids", expanding=True)))
+    .order_by(Cycle.course_id, Cycle.number)
+)
+_LATEST_DECISIONS = select(Decision.course_id, Decision.result).where(
+    Decision.id.in_(
+        select(func.max(Decision.id))
+        .where(Decision.course_id.in_(bindparam("course_ids", expanding=True)))
+        .group_by(Decision.course_id)
+    )
+)
 
 
 @router.get("/courses/{course_id}", tags=["courses"])

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from prrt.adapters.db.audit import append_event
@@ -25,7 +25,6 @@ from prrt.adapters.db.tables import (
     Cycle,
     EligibilityEvaluation,
     ImagingStudy,
-    LabResult,
     Lesion,
     Patient,
     ResponseAssessment,
@@ -37,8 +36,8 @@ from prrt.clinical.evaluate import evaluate_case
 __all__ = ["build_case", "count_patients", "evaluate_eligibility", "record_response", "response_of"]
 
 
-def _latest_labs(rows: Sequence[LabResult]) -> dict[str, Any]:
-    latest: dict[str, LabResult] = {}
+def _latest_labs(rows: Sequence[Row[Any]]) -> dict[str, Any]:
+    latest: dict[str, Row[Any]] = {}
     for row in rows:
         latest[row.analyte] = row
     return {
@@ -52,23 +51,33 @@ def _latest_labs(rows: Sequence[LabResult]) -> dict[str, Any]:
     }
 
 
+#: Read-only lookups of every evaluation and page view, built once (bound ``patient_id``).
+TUMOUR_DATA = select(Tumour.data).where(Tumour.patient_id == bindparam("patient_id"))
+LESION_DATA = (
+    select(Lesion.data).where(Lesion.patient_id == bindparam("patient_id")).order_by(Lesion.id)
+)
+_STUDIES = (
+    select(ImagingStudy.kind, ImagingStudy.modality, ImagingStudy.tracer, ImagingStudy.study_date)
+    .where(ImagingStudy.patient_id == bindparam("patient_id"))
+    .order_by(ImagingStudy.study_date)
+)
+_POINTS = (
+    select(ResponseAssessment)
+    .where(ResponseAssessment.patient_id == bindparam("patient_id"))
+    .order_by(ResponseAssessment.assessed_on)
+)
+
+
 def build_case(
     session: Session, patient: Patient, *, assessment_date: date | None = None
 ) -> dict[str, Any]:
     """The patient's case in the case-JSON format, from the database records."""
     clinical = dict(patient.clinical or {})
-    tumour = session.execute(select(Tumour).where(Tumour.patient_id == patient.id)).scalar()
-    lesions = session.execute(
-        select(Lesion).where(Lesion.patient_id == patient.id).order_by(Lesion.id)
-    ).scalars()
-    studies = list(
-        session.execute(
-            select(ImagingStudy)
-            .where(ImagingStudy.patient_id == patient.id)
-            .order_by(ImagingStudy.study_date)
-        ).scalars()
-    )
-    imaging: dict[str, Any] = {"lesions": [dict(x.data) for x in lesions]}
+    of_patient = {"patient_id": patient.id}
+    tumour = session.execute(TUMOUR_DATA, of_patient).scalar()
+    lesions = session.execute(LESION_DATA, of_patient).scalars()
+    studies = session.execute(_STUDIES, of_patient).all()
+    imaging: dict[str, Any] = {"lesions": [dict(x) for x in lesions]}
     sstr = [s for s in studies if s.kind == "sstr"]
     fdg = [s for s in studies if s.kind == "fdg_pet"]
     if sstr:
@@ -99,7 +108,7 @@ def build_case(
         "labs": _latest_labs(lab_history(session, patient.id)),
     }
     if tumour is not None:
-        case["tumour"] = dict(tumour.data)
+        case["tumour"] = dict(tumour)
     for key in ("history", "biomarkers"):
         if key in clinical:
             case[key] = clinical[key]
@@ -184,13 +193,7 @@ def response_of(
     administration alone (:mod:`prrt.clinical.evaluate_recist`), so it is kept for those
     inputs: a page view re-evaluates only when a measurement, lesion or cycle changed.
     """
-    points = list(
-        session.execute(
-            select(ResponseAssessment)
-            .where(ResponseAssessment.patient_id == patient.id)
-            .order_by(ResponseAssessment.assessed_on)
-        ).scalars()
-    )
+    points = list(session.execute(_POINTS, {"patient_id": patient.id}).scalars())
     if not points:
         return None
     if lesions is None:

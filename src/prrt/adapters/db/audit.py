@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 GENESIS_SHA256 = "0" * 64
+#: The hash of the newest event (built once: statement construction costs more than the query).
+_CHAIN_HEAD = select(AuditEvent.sha256).order_by(AuditEvent.id.desc()).limit(1)
 _ADVISORY_LOCK_KEY = 7_177_2025
 ACTIONS = ("create", "update", "delete", "view")
 _PENDING_VIEWS = "prrt_pending_views"
@@ -106,9 +108,7 @@ def append_event(
     if action not in ACTIONS:
         raise ValueError(f"audit action {action!r} is not one of {ACTIONS}")
     _lock(session)
-    last = session.execute(
-        select(AuditEvent.sha256).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar()
+    last = session.execute(_CHAIN_HEAD).scalar()
     previous = last if last is not None else GENESIS_SHA256
     return _add_event(session, previous, username, action, entity, entity_id, before, after, at)
 
@@ -181,9 +181,7 @@ def _append_pending_views(session: Session) -> None:
     if not pending:
         return
     _lock(session)
-    last = session.execute(
-        select(AuditEvent.sha256).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar()
+    last = session.execute(_CHAIN_HEAD).scalar()
     previous = last if last is not None else GENESIS_SHA256
     for view in pending:
         previous = _add_event(

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import inspect, select
+from sqlalchemy import Row, bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from prrt.adapters.db.audit import append_event
@@ -69,14 +69,21 @@ class StaleVersionError(PrrtError):
         self.current = current
 
 
-def snapshot(row: Base) -> dict[str, Any]:
-    """Column values of a row (JSON-friendly) for the audit trail."""
+def snapshot(row: Base | Row[Any]) -> dict[str, Any]:
+    """Column values of a row (JSON-friendly) for the audit trail.
+
+    ``row``: a mapped object, or a row of a Core query on its table (read-only lists).
+    """
     out: dict[str, Any] = {}
-    for attr in inspect(row).mapper.column_attrs:
-        value = getattr(row, attr.key)
+    items = (
+        row._mapping.items()
+        if isinstance(row, Row)
+        else ((attr.key, getattr(row, attr.key)) for attr in inspect(row).mapper.column_attrs)
+    )
+    for key, value in items:
         if isinstance(value, datetime | date):
             value = value.isoformat()
-        out[attr.key] = value
+        out[key] = value
     out.pop("password_hash", None)
     return out
 
@@ -225,12 +232,17 @@ def _with_user(
     session: Session, table: type[SignInSession] | type[ApiToken], token: str
 ) -> tuple[Any, User] | None:
     """The session or token row of ``token`` (by its hash) with its user, in one query."""
-    found = session.execute(
-        select(table, User)
-        .join(User, User.id == table.user_id)
-        .where(table.token_sha256 == _sha256(token))
-    ).first()
+    found = session.execute(_TOKEN_WITH_USER[table], {"token_sha256": _sha256(token)}).first()
     return None if found is None else (found[0], found[1])
+
+
+#: The lookups of every authenticated request, built once (with a bound parameter).
+_TOKEN_WITH_USER: dict[type[Base], Any] = {
+    table: select(table, User)
+    .join(User, User.id == table.user_id)
+    .where(table.token_sha256 == bindparam("token_sha256"))
+    for table in (SignInSession, ApiToken)
+}
 
 
 def _aware(moment: datetime) -> datetime:

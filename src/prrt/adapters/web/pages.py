@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from prrt.adapters.api.deps import SESSION_COOKIE, Principal, authenticate_request, check_csrf
@@ -36,11 +36,11 @@ from prrt.adapters.db.repository import (
     snapshot,
 )
 from prrt.adapters.db.tables import (
+    Base,
     Course,
     Cycle,
     DosimetryResult,
     EligibilityEvaluation,
-    Lesion,
     PatientIdentity,
     Tumour,
 )
@@ -175,47 +175,56 @@ def _field_error(err: InvalidInputError) -> dict[str, str]:
     return {err.field: str(err)}
 
 
+def _table_rows(table: type[Base], *order_by: Any) -> Any:
+    """All columns of ``table``'s rows of one patient (bound ``patient_id``), as Core rows."""
+    columns = table.__table__.c
+    return (
+        select(table.__table__)
+        .where(columns.patient_id == bindparam("patient_id"))
+        .order_by(*(columns[name] for name in order_by))
+    )
+
+
+# The page's read-only lookups, built once: read-only rows (attribute access, no mapped
+# objects to build) with the patient's id bound at each view.
+_IDENTITY = _table_rows(PatientIdentity)
+_LATEST_EVALUATION = (
+    _table_rows(EligibilityEvaluation).order_by(EligibilityEvaluation.id.desc()).limit(1)
+)
+_COURSES = _table_rows(Course, "id")
+_TUMOUR = _table_rows(Tumour)
+_DOSES = (
+    select(DosimetryResult.__table__, Cycle.course_id, Cycle.number.label("cycle"))
+    .join(Cycle, DosimetryResult.cycle_id == Cycle.id)
+    .where(Cycle.course_id.in_(bindparam("course_ids", expanding=True)))
+    .order_by(Cycle.course_id, Cycle.number, DosimetryResult.id)
+)
+
+
 def _patient_context(session: Session, principal: Principal, patient_id: int) -> dict[str, Any]:
     patient = patients.get_patient(session, actor=principal.username, patient_id=patient_id)
+    of_patient = {"patient_id": patient.id}
     identity = None
     if principal.can(Permission.READ_IDENTITY):
-        identity = session.execute(
-            select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
-        ).scalar()
-    evaluation = session.execute(
-        select(EligibilityEvaluation)
-        .where(EligibilityEvaluation.patient_id == patient.id)
-        .order_by(EligibilityEvaluation.id.desc())
-        .limit(1)
-    ).scalar()
-    course_rows = list(
-        session.execute(
-            select(Course).where(Course.patient_id == patient.id).order_by(Course.id)
-        ).scalars()
-    )
+        identity = session.execute(_IDENTITY, of_patient).first()
+    evaluation = session.execute(_LATEST_EVALUATION, of_patient).first()
+    course_rows = list(session.execute(_COURSES, of_patient).all())
     doses: dict[int, list[dict[str, Any]]] = {c.id: [] for c in course_rows}
-    for d, course_id, number in session.execute(
-        select(DosimetryResult, Cycle.course_id, Cycle.number)
-        .join(Cycle, DosimetryResult.cycle_id == Cycle.id)
-        .where(Cycle.course_id.in_(list(doses)))
-        .order_by(Cycle.course_id, Cycle.number, DosimetryResult.id)
-    ).all():
-        doses[course_id].append({"cycle": number, **snapshot(d)})
+    if doses:
+        for d in session.execute(_DOSES, {"course_ids": list(doses)}).all():
+            view = snapshot(d)
+            course_id = view.pop("course_id")
+            doses[course_id].append({"cycle": view.pop("cycle"), **view})
     course_views = courses_public(session, course_rows)
     for view in course_views:
         view["next_cycle"] = sum(1 for cy in view["cycles"] if cy["administration"]) + 1
         view["doses"] = doses[view["id"]]
-    lesions = [
-        x.data
-        for x in session.execute(
-            select(Lesion).where(Lesion.patient_id == patient.id).order_by(Lesion.id)
-        ).scalars()
-    ]
+    lesions = list(session.execute(assessments.LESION_DATA, of_patient).scalars())
     return {
         "principal": principal,
         "p": patient,
         "identity": identity,
-        "tumour": session.execute(select(Tumour).where(Tumour.patient_id == patient.id)).scalar(),
+        "tumour": session.execute(_TUMOUR, of_patient).first(),
         "lesions": lesions,
         "evaluation": evaluation,
         "labs": patients.lab_history(session, patient.id),

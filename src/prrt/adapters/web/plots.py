@@ -8,7 +8,6 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from prrt.adapters.db.tables import LabResult
 from prrt.clinical.ctcae import CtcaeTerm, grade_thresholds
 
 __all__ = ["cumulative_doses_png", "lab_trends_png"]
@@ -28,7 +27,7 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def lab_trends_png(rows: Sequence[LabResult]) -> bytes:
+def lab_trends_png(rows: Sequence[Any]) -> bytes:
     """Four panels (platelets, neutrophils, haemoglobin, creatinine) with their grade bands."""
     fig = Figure(figsize=(10, 5.5), layout="constrained")
     axes = fig.subplots(2, 2).ravel()
