@@ -47,7 +47,10 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     """A session whose transaction commits when the request succeeds and rolls back otherwise.
 
     Creating the session does no I/O, so it happens on the event loop; the commit or
-    rollback (I/O) runs in a worker thread: one thread hand-over instead of two.
+    rollback (I/O) runs in a worker thread: one thread hand-over instead of two.  A sync
+    API route has committed in its own thread already
+    (:func:`~prrt.adapters.api.endpoint.route_endpoint`); then nothing is left to commit
+    and no hand-over happens.
     The rollback and close are shielded from cancellation (a client that hangs up): an
     unfinished transaction would keep its connection and the write lock.
     """
@@ -55,7 +58,8 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     session = factory()
     try:
         yield session
-        await run_in_threadpool(session.commit)
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await run_in_threadpool(session.rollback)

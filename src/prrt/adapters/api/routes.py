@@ -10,8 +10,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import bindparam, func, select
 
 from prrt.adapters.api.deps import CurrentUser, Principal, SessionDep, require
+from prrt.adapters.api.endpoint import route_endpoint
 from prrt.adapters.api.errors import NotAuthenticated
-from prrt.adapters.api.json_body import json_endpoint
 from prrt.adapters.api.permissions import Permission
 from prrt.adapters.api.schemas import (
     AdministrationIn,
@@ -51,9 +51,9 @@ __all__ = ["router"]
 
 
 class _PlainJsonRoute(APIRoute):
-    """A route whose dicts and lists go out as JSON without a response model.
+    """A route that commits in its own thread and answers its dicts and lists as JSON.
 
-    With a response model, FastAPI validates a sync route's result in a worker thread after
+    See :func:`~prrt.adapters.api.endpoint.route_endpoint`.  No response model: with one, FastAPI validates a sync route's result in a worker thread after
     the route returned, while the request's transaction (and SQLite's write lock) is still
     open; with every worker thread waiting for that lock, the request would never finish.
     """
@@ -61,7 +61,7 @@ class _PlainJsonRoute(APIRoute):
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         kwargs["response_model"] = None
         status = kwargs.get("status_code") or 200
-        super().__init__(path, json_endpoint(endpoint, status), **kwargs)
+        super().__init__(path, route_endpoint(endpoint, status), **kwargs)
 
 
 router = APIRouter(prefix="/api", route_class=_PlainJsonRoute)

@@ -1,13 +1,21 @@
-"""JSON bodies of the API routes, written by :func:`json.dumps` in the route's own thread.
+"""How an API route runs: its work, its commit and its JSON body, in one worker thread.
 
-FastAPI turns a route's dict into JSON with ``jsonable_encoder``, which walks every value
-in Python on the event loop: for a 20 kB eligibility report that is about 2 ms, most of
-the request.  :func:`json_endpoint` wraps a route so that a dict or list it returns is
-serialised by the C encoder of :mod:`json` instead (same output as Starlette's
-``JSONResponse``: UTF-8, compact, no NaN).  Values the encoder does not know (dates,
-enums, sets, pydantic models, dataclasses) are converted by :func:`json_default`; a
-result it still cannot write (a dict keyed by dates, say) goes through
-``jsonable_encoder`` as before.
+:func:`route_endpoint` wraps each route of :mod:`prrt.adapters.api.routes`:
+
+* **Commit where the work ran.**  A route's transaction (its ``session`` argument)
+  commits in the route's own thread as soon as the route returns, instead of after a
+  hand-over back to the event loop and on to another thread.  A write holds the
+  database's write lock from its first flush to its commit, and every other writer waits
+  for it, so that stretch is kept to the database work itself.  An error in the commit
+  propagates as from the route (the request's ``db_session`` rolls back).
+* **JSON by the C encoder.**  FastAPI turns a route's dict into JSON with
+  ``jsonable_encoder``, which walks every value in Python on the event loop (about 2 ms
+  for a 20 kB eligibility report, most of the request).  A dict or list a route returns
+  is written by :func:`json.dumps` instead, after the commit (same output as Starlette's
+  ``JSONResponse``: UTF-8, compact, no NaN).  Values the encoder does not know (dates,
+  enums, sets, pydantic models, dataclasses) are converted by :func:`json_default`; a
+  result it still cannot write (a dict keyed by dates, say) goes through
+  ``jsonable_encoder`` as before.
 """
 
 from __future__ import annotations
@@ -25,8 +33,9 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-__all__ = ["json_bytes", "json_default", "json_endpoint"]
+__all__ = ["json_bytes", "json_default", "route_endpoint"]
 
 
 def json_default(value: Any) -> Any:
@@ -63,12 +72,15 @@ def json_bytes(content: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def json_endpoint(endpoint: Callable[..., Any], status_code: int) -> Callable[..., Any]:
-    """``endpoint`` answering its dicts and lists as JSON responses with ``status_code``.
+def route_endpoint(endpoint: Callable[..., Any], status_code: int) -> Callable[..., Any]:
+    """``endpoint`` committing its ``session`` and answering dicts and lists as JSON.
 
     The wrapper keeps the endpoint's signature (FastAPI reads its parameters and
-    dependencies from it) and whether it is a coroutine function.  A
-    :class:`~fastapi.responses.Response` the endpoint returns goes out unchanged.
+    dependencies from it) and whether it is a coroutine function.  A sync endpoint's
+    ``session`` (a :class:`~sqlalchemy.orm.Session` argument of that name) commits in the
+    endpoint's thread; an async endpoint's commits in ``db_session`` as before.  A
+    :class:`~fastapi.responses.Response` the endpoint returns goes out unchanged; a dict
+    or list goes out as JSON with ``status_code``.
     """
 
     def answer(result: Any) -> Any:
@@ -86,6 +98,10 @@ def json_endpoint(endpoint: Callable[..., Any], status_code: int) -> Callable[..
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
-        return answer(endpoint(*args, **kwargs))
+        result = endpoint(*args, **kwargs)
+        session = kwargs.get("session")
+        if isinstance(session, Session):
+            session.commit()
+        return answer(result)
 
     return run
