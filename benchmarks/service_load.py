@@ -95,7 +95,11 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, port: int, database_url: str | None, workers: int = 1
+    data_dir: Path,
+    port: int,
+    database_url: str | None,
+    workers: int = 1,
+    max_active: int | None = None,
 ) -> tuple[subprocess.Popen[str], dict[str, str], deque[str]]:
     """``prrt serve --demo``; returns the process, the demo passwords and its output lines."""
     cmd = [
@@ -111,6 +115,8 @@ def start_server(
     ]
     if database_url:
         cmd += ["--database-url", database_url]
+    if max_active:
+        cmd += ["--max-active", str(max_active)]
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
@@ -300,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=1, help="server worker processes (prrt serve --workers)"
     )
+    parser.add_argument(
+        "--max-active",
+        type=int,
+        default=None,
+        help="requests each worker serves at once (prrt serve --max-active; default its own)",
+    )
     args = parser.parse_args(argv)
 
     data_dir = Path(tempfile.mkdtemp(prefix="prrt-load-"))
@@ -307,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     if server_url:
         args.database_url, scratch = scratch_postgres_database(server_url)
     port = free_port()
-    proc, passwords, server_lines = start_server(data_dir, port, args.database_url, args.workers)
+    proc, passwords, server_lines = start_server(
+        data_dir, port, args.database_url, args.workers, args.max_active
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         token, cookie, pid = prepare(base, passwords)
@@ -344,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "service_load",
         "clients": args.clients,
         "think_ms": args.think_ms,
+        "workers": args.workers,
+        "max_active": args.max_active,
         "seconds": round(wall, 2),
         "database": "postgresql" if args.database_url else "sqlite",
         "cpu_count": os.cpu_count(),

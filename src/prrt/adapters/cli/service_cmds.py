@@ -220,6 +220,15 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[
             int, typer.Option(min=1, max=32, help="Worker processes (one per core).")
         ] = 1,
+        max_active: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                max=256,
+                help="Requests each worker process serves at once, the others queue "
+                "(default: the setting's, 2).",
+            ),
+        ] = None,
     ) -> None:
         """Start the clinic's web service (pages at /, API at /api, OpenAPI at /docs)."""
         import uvicorn
@@ -229,7 +238,10 @@ def register(app: typer.Typer) -> None:
 
         with handle_errors():
             settings = Settings(
-                data_dir=data_dir, database_url=database_url, secure_cookies=secure_cookies
+                data_dir=data_dir,
+                database_url=database_url,
+                secure_cookies=secure_cookies,
+                **({} if max_active is None else {"max_active_requests": max_active}),
             )
             factory = _factory(data_dir, database_url)
             if demo:
