@@ -307,6 +307,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=1, help="server worker processes (prrt serve --workers)"
     )
     parser.add_argument(
+        "--baseline-seconds",
+        type=float,
+        default=3.0,
+        help="length of the same-run baseline: one client, one request at a time",
+    )
+    parser.add_argument(
         "--max-active",
         type=int,
         default=None,
@@ -336,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
             "api": Endpoint("api", "GET", f"/api/patients/{pid}", bearer, (200,)),
         }
         endpoints = [available[name.strip()] for name in args.endpoints.split(",")]
+        # Baseline in the same run (the host's speed varies from run to run): one client,
+        # the same requests one at a time, so that no request waits for another.
+        alone = [Endpoint(ep.name, ep.method, ep.path, ep.headers, ep.ok) for ep in endpoints]
+        alone_cpu0 = server_cpu_s(proc.pid)
+        alone_wall = asyncio.run(run_load(base, alone, 1, args.baseline_seconds, args.warmup))
+        alone_cpu_s = server_cpu_s(proc.pid) - alone_cpu0
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         server0 = server_cpu_s(proc.pid)
         wall = asyncio.run(
@@ -407,6 +419,25 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"server CPU {figures['server_cpu_s']} s = {figures['server_cpu_ms_per_request']} ms "
         f"per request ({figures['server_cpu_s'] / wall:.2f} cores busy)"
+    )
+    alone_n = sum(len(ep.latencies_ms) for ep in alone)
+    alone_ms = [ms for ep in alone for ms in ep.latencies_ms]
+    figures["baseline"] = {
+        "clients": 1,
+        "seconds": round(alone_wall, 2),
+        "requests": alone_n,
+        "errors": sum(ep.errors for ep in alone),
+        "p50_ms": round(percentile(alone_ms, 0.50), 1),
+        "server_cpu_ms_per_request": round(1000 * alone_cpu_s / max(alone_n, 1), 2),
+    }
+    base_cpu = figures["baseline"]["server_cpu_ms_per_request"]
+    figures["cpu_per_request_ratio_to_baseline"] = round(
+        figures["server_cpu_ms_per_request"] / base_cpu if base_cpu else math.nan, 2
+    )
+    print(
+        f"baseline, same run (1 client, {alone_n} requests): p50 {figures['baseline']['p50_ms']} ms, "
+        f"server CPU {base_cpu} ms per request; under load "
+        f"{figures['cpu_per_request_ratio_to_baseline']}x that per request"
     )
     figures["target_met"] = met
     print(f"total {figures['total_rps']} req/s; audit trail: {audit_line}")

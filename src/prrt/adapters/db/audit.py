@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from prrt.adapters.db.engine import begin_write
@@ -124,33 +124,39 @@ def _add_event(
     after: Mapping[str, Any] | None,
     at: datetime | None,
 ) -> AuditEvent:
-    # JSON round trip: what is hashed is exactly what the JSON column gives back.
-    before_j = json.loads(_canonical(before)) if before is not None else None
-    after_j = json.loads(_canonical(after)) if after is not None else None
-    at = at if at is not None else datetime.now(UTC)
     event = AuditEvent(
-        at=at,
-        username=username,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before_j,
-        after=after_j,
-        previous_sha256=previous,
-        sha256=event_digest(
-            previous,
-            at=at,
-            username=username,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=before_j,
-            after=after_j,
-        ),
+        **_event_values(previous, username, action, entity, entity_id, before, after, at)
     )
     session.add(event)
     session.flush()
     return event
+
+
+def _event_values(
+    previous: str,
+    username: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    at: datetime | None,
+) -> dict[str, Any]:
+    """The column values of the event after ``previous``, its hash included."""
+    # JSON round trip: what is hashed is exactly what the JSON column gives back.
+    before_j = json.loads(_canonical(before)) if before is not None else None
+    after_j = json.loads(_canonical(after)) if after is not None else None
+    at = at if at is not None else datetime.now(UTC)
+    values: dict[str, Any] = {
+        "at": at,
+        "username": username,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": before_j,
+        "after": after_j,
+    }
+    return {**values, "previous_sha256": previous, "sha256": event_digest(previous, **values)}
 
 
 def record_view(
@@ -183,9 +189,9 @@ def _append_pending_views(session: Session) -> None:
     _lock(session)
     last = session.execute(_CHAIN_HEAD).scalar()
     previous = last if last is not None else GENESIS_SHA256
+    rows = []
     for view in pending:
-        previous = _add_event(
-            session,
+        row = _event_values(
             previous,
             view["username"],
             "view",
@@ -194,7 +200,12 @@ def _append_pending_views(session: Session) -> None:
             None,
             view["after"],
             view["at"],
-        ).sha256
+        )
+        rows.append(row)
+        previous = row["sha256"]
+    # One Core INSERT for the views (no mapped objects: nothing reads them back in this
+    # transaction); ids follow the list's order, which is the chain's.
+    session.execute(insert(AuditEvent), rows)
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

@@ -41,6 +41,7 @@ from prrt.adapters.db.tables import (
     Cycle,
     DosimetryResult,
     EligibilityEvaluation,
+    LabResult,
     PatientIdentity,
     Tumour,
 )
@@ -194,6 +195,18 @@ _LATEST_EVALUATION = (
 )
 _COURSES = _table_rows(Course, "id")
 _TUMOUR = _table_rows(Tumour)
+_LAB_TABLE = (
+    select(
+        LabResult.drawn_on,
+        LabResult.for_cycle,
+        LabResult.analyte,
+        LabResult.value_canonical,
+        LabResult.unit,
+        LabResult.entered_as,
+    )
+    .where(LabResult.patient_id == bindparam("patient_id"))
+    .order_by(LabResult.drawn_on, LabResult.id)
+)
 _DOSES = (
     select(DosimetryResult.__table__, Cycle.course_id, Cycle.number.label("cycle"))
     .join(Cycle, DosimetryResult.cycle_id == Cycle.id)
@@ -228,12 +241,9 @@ def _patient_context(session: Session, principal: Principal, patient_id: int) ->
         "tumour": session.execute(_TUMOUR, of_patient).first(),
         "lesions": lesions,
         "evaluation": evaluation,
-        # The lab table's columns as plain tuples (the template unpacks them: 50 rows of
-        # attribute look-ups were a fifth of the page's rendering).
-        "labs": [
-            (r.drawn_on, r.for_cycle, r.analyte, r.value_canonical, r.unit, r.entered_as)
-            for r in patients.lab_history(session, patient.id)
-        ],
+        # The lab table's columns as rows the template unpacks (attribute look-ups on 50
+        # rows were a fifth of the page's rendering).
+        "labs": session.execute(_LAB_TABLE, of_patient).all(),
         "courses": course_views,
         "recist": assessments.response_of(session, patient, lesions=lesions),
         "can": {
