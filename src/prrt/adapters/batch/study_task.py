@@ -183,18 +183,14 @@ def _finite(value: Any) -> Any:
 def _compute(
     study: BatchStudy, settings: DosimetrySettings, folder: Path
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    from prrt.adapters.cli.dosimetry_voxel_cmds import (
-        _image_activity_check,
-        _load_calibration,
-        _on_grid,
-    )
     from prrt.adapters.dicom import read_study, write_nifti, write_rtdose
+    from prrt.adapters.study_inputs import image_activity_check, load_calibration, on_grid
     from prrt.dosimetry.voxel.pipeline import voxel_dosimetry
     from prrt.imaging.quantification import HuDensityCalibration, hu_to_density
 
     data = read_study(Path(study.path))
     notes: list[str] = []
-    activity_note = _image_activity_check(data)
+    activity_note = image_activity_check(data)
     if activity_note is not None:
         notes.append(activity_note)
     grid = data.spect[0]
@@ -202,13 +198,13 @@ def _compute(
     if settings.hu_density is not None:
         calibration = HuDensityCalibration.from_mapping(settings.hu_density, field="--hu-density")
     else:
-        calibration = _load_calibration(None, dict(data.truth))
+        calibration = load_calibration(None, dict(data.truth))
     density = None
     if settings.density_correction and calibration is not None:
-        density = _on_grid(hu_to_density(data.ct, calibration=calibration), grid)
+        density = on_grid(hu_to_density(data.ct, calibration=calibration), grid)
     elif settings.density_correction:
         notes.append("density_corrected: false (no HU→density table)")
-    masks = {name: _on_grid(mask, grid) for name, mask in data.masks.items()}
+    masks = {name: on_grid(mask, grid) for name, mask in data.masks.items()}
     voxel = voxel_dosimetry(
         data.spect,
         injection_time=data.injection_time,

@@ -26,14 +26,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from prrt.adapters._files import read_json_document
 from prrt.adapters.cli._common import (
     FORMAT_HELP,
     OutputFormat,
@@ -44,34 +42,13 @@ from prrt.adapters.cli._common import (
     stderr_console,
     stdout_console,
 )
+from prrt.adapters.study_inputs import image_activity_check, load_calibration, on_grid
 from prrt.errors import InvalidInputError
 from prrt.units import Dimension, parse_quantity, parse_timestamp
 
 __all__ = ["register"]
 
-#: Image activity above the decayed injected activity by more than 10 %: warning; 2x: refused.
-IMAGE_ACTIVITY_TOLERANCE = 1.10
-IMAGE_ACTIVITY_REFUSAL = 2.0
 _STEPS = ("read study", "time-integrated activity", "absorbed dose", "write results")
-
-
-def _load_calibration(path: Path | None, study_truth: dict[str, Any]) -> Any:
-    from prrt.imaging.quantification import HuDensityCalibration
-
-    data: Any = None
-    field = "--hu-density"
-    if path is not None:
-        data = read_json_document(
-            path,
-            field="--hu-density",
-            expected="a readable JSON file {hu, density_g_per_ml, source}",
-        )
-    elif "hu_density_calibration" in study_truth:
-        data = study_truth["hu_density_calibration"]
-        field = "manifest.truth.hu_density_calibration"
-    if data is None:
-        return None
-    return HuDensityCalibration.from_mapping(data, field=field)
 
 
 def _cli_hint(text: str | None) -> str | None:
@@ -97,14 +74,6 @@ def _timestamps(texts: Sequence[str] | None, field: str) -> list[datetime] | Non
     if not texts:
         return None
     return [parse_timestamp(text, field=field) for text in texts]
-
-
-def _on_grid(volume: Any, reference: Any) -> Any:
-    from prrt.imaging.volume import resample_to
-
-    if volume.geometry_equal(reference):
-        return volume
-    return resample_to(volume, reference, order=1)
 
 
 def _table(*columns: str, title: str) -> Table:
@@ -133,43 +102,6 @@ def _render_recovery(summary: dict[str, Any]) -> None:
         f"condition number {cond:.1f}); recovery coefficients: {parts}"
         if cond is not None
         else f"Recovery correction applied (GTM); recovery coefficients: {parts}"
-    )
-
-
-def _image_activity_check(study: Any) -> str | None:
-    """Compare the image activity at the first time point with the decayed injected activity.
-
-    More than 10 % above: a warning (returned); more than twice: refused.  Both
-    numbers are named (calibration, unit or injected-activity error).
-    """
-    from prrt.physics import get_nuclide
-
-    first = study.spect[0]
-    if first.acquisition_time is None:
-        return None
-    elapsed_s = (first.acquisition_time - study.injection_time).total_seconds()
-    decayed_bq = study.injected_activity_bq * float(
-        np.exp(-get_nuclide(study.nuclide).decay_constant_per_s * elapsed_s)
-    )
-    image_bq = float(np.asarray(first.array, dtype=np.float64).sum())
-    if image_bq <= IMAGE_ACTIVITY_TOLERANCE * decayed_bq:
-        return None
-    ratio = image_bq / decayed_bq
-    what = (
-        f"total image activity {image_bq / 1e6:.5g} MBq at the first time point "
-        f"({elapsed_s / 3600:.3g} h) vs injected {study.injected_activity_bq / 1e6:.5g} MBq "
-        f"decayed to {decayed_bq / 1e6:.5g} MBq (ratio {ratio:.2f})"
-    )
-    if ratio > IMAGE_ACTIVITY_REFUSAL:
-        raise InvalidInputError(
-            "injected_activity_bq",
-            f"{study.injected_activity_bq:g} Bq",
-            f"at least half the image activity: {what}",
-            hint="check the camera sensitivity (cps/MBq), the image units and the injected activity",
-        )
-    return (
-        f"{what}: the image holds more than the injected activity by {ratio - 1:.0%}; "
-        "check the camera sensitivity, the image units and the injected activity"
     )
 
 
@@ -283,7 +215,7 @@ def _run(
             stated_by="--acquisition-time",
             stated_injection_by="--injection-time",
         )
-        activity_note = _image_activity_check(study)
+        activity_note = image_activity_check(study)
         spect_grid = study.spect[0]
         if psf_fwhm_mm is not None:
             check_psf_fwhm(
@@ -292,13 +224,13 @@ def _run(
                 shape=spect_grid.shape,
                 field="--psf-fwhm",
             )
-        masks = {name: _on_grid(mask, spect_grid) for name, mask in study.masks.items()}
+        masks = {name: on_grid(mask, spect_grid) for name, mask in study.masks.items()}
         density = None
         calibration = (
-            _load_calibration(hu_density, dict(study.truth)) if density_correction else None
+            load_calibration(hu_density, dict(study.truth)) if density_correction else None
         )
         if calibration is not None:
-            density = _on_grid(hu_to_density(study.ct, calibration=calibration), spect_grid)
+            density = on_grid(hu_to_density(study.ct, calibration=calibration), spect_grid)
 
         def step(name: str) -> None:
             if name in _STEPS:
