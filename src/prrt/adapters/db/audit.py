@@ -110,20 +110,6 @@ def append_event(
     _lock(session)
     last = session.execute(_CHAIN_HEAD).scalar()
     previous = last if last is not None else GENESIS_SHA256
-    return _add_event(session, previous, username, action, entity, entity_id, before, after, at)
-
-
-def _add_event(
-    session: Session,
-    previous: str,
-    username: str,
-    action: str,
-    entity: str,
-    entity_id: object,
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any] | None,
-    at: datetime | None,
-) -> AuditEvent:
     event = AuditEvent(
         **_event_values(previous, username, action, entity, entity_id, before, after, at)
     )
