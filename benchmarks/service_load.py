@@ -254,6 +254,41 @@ def server_cpu_s(pid: int) -> float:
     return total
 
 
+def connections_per_worker(pid: int, port: int) -> list[int]:
+    """Established client connections on ``port`` held by each server process (most first).
+
+    With several workers the kernel hands each new connection to whichever worker accepts
+    first; a worker's clients then wait in its queue only, so an uneven split means
+    uneven latencies.
+    """
+    counts = []
+    root = psutil.Process(pid)
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            held = p.net_connections(kind="tcp")
+        except psutil.NoSuchProcess:
+            continue
+        n = sum(1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
+        if n:
+            counts.append(n)
+    return sorted(counts, reverse=True)
+
+
+def sample_later(delay_s: float, probe: Any) -> dict[str, Any]:
+    """Run ``probe()`` once in a thread after ``delay_s``; its result lands in the dict."""
+    box: dict[str, Any] = {}
+
+    def later() -> None:
+        time.sleep(delay_s)
+        try:
+            box["value"] = probe()
+        except psutil.Error as err:
+            box["error"] = str(err)
+
+    threading.Thread(target=later, daemon=True).start()
+    return box
+
+
 def scratch_postgres_database(server_url: str) -> tuple[str, str]:
     """A new, empty database on the server of ``server_url``; returns (its URL, its name)."""
     from sqlalchemy import create_engine, text
@@ -350,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         alone_cpu_s = server_cpu_s(proc.pid) - alone_cpu0
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         server0 = server_cpu_s(proc.pid)
+        split = sample_later(args.seconds / 2, lambda: connections_per_worker(proc.pid, port))
         wall = asyncio.run(
             run_load(base, endpoints, args.clients, args.seconds, args.warmup, args.think_ms / 1000)
         )
@@ -380,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_p99_ms": TARGET_P99_MS,
         "endpoints": {},
         "audit_intact": intact,
+        "connections_per_worker": split.get("value"),
     }
     print(
         f"{args.clients} clients (think {args.think_ms:g} ms), {wall:.1f} s, {figures['database']}, "
@@ -439,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         f"server CPU {base_cpu} ms per request; under load "
         f"{figures['cpu_per_request_ratio_to_baseline']}x that per request"
     )
+    print(f"connections per worker process (mid-run): {figures['connections_per_worker']}")
     figures["target_met"] = met
     print(f"total {figures['total_rps']} req/s; audit trail: {audit_line}")
     print(f"target (p99 < {TARGET_P99_MS:g} ms, 0 errors): {'met' if met else 'MISSED'}")

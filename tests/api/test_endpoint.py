@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from prrt.adapters.api.concurrency import run_blocking, runs_on_loop, serving_one_at_a_time
 from prrt.adapters.api.endpoint import json_bytes, route_endpoint
 from prrt.adapters.db.audit import record_view
 from prrt.adapters.db.engine import make_engine, upgrade
@@ -89,38 +91,67 @@ def _views(factory) -> int:
         return int(s.execute(select(func.count(AuditEvent.id))).scalar_one())
 
 
-def test_a_sync_route_commits_in_its_own_thread_before_it_answers(factory):
+def _call(wrapped, alone: bool = False, **kwargs):
+    """Await ``wrapped(**kwargs)`` on a new loop, serving one request at a time or not."""
+
+    async def call():
+        with serving_one_at_a_time(alone):
+            return await wrapped(**kwargs)
+
+    return asyncio.run(call())
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["thread", "on-loop"])
+def test_a_sync_route_commits_where_it_ran_before_it_answers(factory, alone):
+    ran_in: list[int] = []
+
     def route(patient_id: int, session: Session) -> dict[str, object]:
+        ran_in.append(threading.get_ident())
         record_view(session, username="tester", entity="patient", entity_id=patient_id)
         session.flush()
         return {"id": patient_id}
 
     wrapped = route_endpoint(route, 201)
     assert inspect.signature(wrapped) == inspect.signature(route)  # FastAPI reads it
+    assert inspect.iscoroutinefunction(wrapped)  # FastAPI awaits it on the loop
     before = _views(factory)
     with factory() as session:
-        response = wrapped(patient_id=3, session=session)
+        response = _call(wrapped, alone, patient_id=3, session=session)
         assert not session.in_transaction()  # committed: nothing left for db_session
     assert isinstance(response, Response)
     assert (response.status_code, response.body) == (201, b'{"id":3}')
     assert _views(factory) == before + 1
+    # One request at a time: on the loop's thread (here the test's); else a worker thread.
+    assert (ran_in == [threading.get_ident()]) is alone
 
 
-def test_a_failing_route_commits_nothing(factory):
+@pytest.mark.parametrize("alone", [False, True], ids=["thread", "on-loop"])
+def test_a_failing_route_commits_nothing(factory, alone):
     def route(session: Session) -> dict[str, object]:
         record_view(session, username="tester", entity="patient", entity_id=1)
         raise LookupError("patient 1 not found")
 
     before = _views(factory)
     with factory() as session, pytest.raises(LookupError):
-        route_endpoint(route, 200)(session=session)
+        _call(route_endpoint(route, 200), alone, session=session)
     assert _views(factory) == before
 
 
 def test_responses_and_other_results_go_out_unchanged():
     own = Response(b"png", media_type="image/png")
-    assert route_endpoint(lambda: own, 200)() is own
-    assert route_endpoint(lambda: None, 204)() is None
+    assert _call(route_endpoint(lambda: own, 200)) is own
+    assert _call(route_endpoint(lambda: None, 204), alone=True) is None
+
+
+def test_run_blocking_uses_a_thread_unless_serving_one_at_a_time():
+    async def where(alone: bool) -> bool:
+        with serving_one_at_a_time(alone):
+            assert runs_on_loop() is alone
+            return await run_blocking(threading.get_ident) == threading.get_ident()
+
+    assert asyncio.run(where(True)) is True
+    assert asyncio.run(where(False)) is False
+    assert runs_on_loop() is False  # the choice ends with its block
 
 
 def test_an_async_route_stays_a_coroutine_function():

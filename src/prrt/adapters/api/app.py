@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prrt import __version__
+from prrt.adapters.api.concurrency import serving_one_at_a_time
 from prrt.adapters.api.deps import SignInLimiter
 from prrt.adapters.api.errors import install_error_handler
 from prrt.adapters.api.routes import router as api_router
@@ -133,7 +134,8 @@ class _HeadersLogAndLimit:
             await self.app(scope, receive, send_with_headers)
         else:
             async with self._limiter():
-                await self.app(scope, receive, send_with_headers)
+                with serving_one_at_a_time(self.max_active == 1):
+                    await self.app(scope, receive, send_with_headers)
         route = scope.get("route")
         log.info(
             "%s %s %d %.1f ms",

@@ -19,13 +19,12 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
+from prrt.adapters.api.concurrency import run_blocking
 from prrt.adapters.api.errors import Forbidden, NotAuthenticated, TooManyAttempts
 from prrt.adapters.api.permissions import Permission, allowed
-from prrt.adapters.db.repository import user_for_api_token, user_for_session
-from prrt.adapters.db.tables import User
+from prrt.adapters.db.repository import SignedIn, user_for_api_token, user_for_session
 
 __all__ = [
     "SESSION_COOKIE",
@@ -47,7 +46,8 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     """A session whose transaction commits when the request succeeds and rolls back otherwise.
 
     Creating the session does no I/O, so it happens on the event loop; the commit or
-    rollback (I/O) runs in a worker thread: one thread hand-over instead of two.  A sync
+    rollback (I/O) runs in a worker thread (on the loop when the worker serves one request
+    at a time, :mod:`prrt.adapters.api.concurrency`): one hand-over instead of two.  A sync
     API route has committed in its own thread already
     (:func:`~prrt.adapters.api.endpoint.route_endpoint`); then nothing is left to commit
     and no hand-over happens.
@@ -59,15 +59,15 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
         if session.in_transaction():
-            await run_in_threadpool(session.commit)
+            await run_blocking(session.commit)
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(session.rollback)
+            await run_blocking(session.rollback)
         raise
     finally:
         if session.in_transaction():
             with anyio.CancelScope(shield=True):
-                await run_in_threadpool(session.close)
+                await run_blocking(session.close)
         else:
             session.close()
 
@@ -79,9 +79,13 @@ SessionDep = Annotated[Session, Depends(db_session)]
 class Principal:
     """Who is asking, and how they signed in."""
 
-    user: User
+    user: SignedIn
     via: str  # "session" | "token"
-    csrf_token: str | None = None
+
+    @property
+    def csrf_token(self) -> str | None:
+        """The page session's CSRF token (None for a bearer token)."""
+        return self.user.csrf_token
 
     @property
     def username(self) -> str:
@@ -103,21 +107,21 @@ def authenticate_request(request: Request, session: Session) -> Principal:
         return Principal(user, "token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        found = user_for_session(session, cookie)
-        if found is not None:
-            user, row = found
-            return Principal(user, "session", row.csrf_token)
+        signed_in = user_for_session(session, cookie)
+        if signed_in is not None:
+            return Principal(signed_in, "session")
     raise NotAuthenticated
 
 
 async def current_user(request: Request, session: SessionDep) -> Principal:
     """The signed-in user (401 without a valid session or token).
 
-    The lookups run in a worker thread, never on the server's event loop: waiting there for
+    The lookups run in a worker thread (unless the worker serves one request at a time,
+    :mod:`prrt.adapters.api.concurrency`), not on the server's event loop: waiting there for
     a pooled connection (all held by requests that need the loop to finish) would hang
     every request.
     """
-    principal = await run_in_threadpool(authenticate_request, request, session)
+    principal = await run_blocking(authenticate_request, request, session)
     await check_csrf(request, principal)
     return principal
 

@@ -35,6 +35,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from prrt.adapters.api.concurrency import run_blocking
+
 __all__ = ["json_bytes", "json_default", "route_endpoint"]
 
 
@@ -76,9 +78,11 @@ def route_endpoint(endpoint: Callable[..., Any], status_code: int) -> Callable[.
     """``endpoint`` committing its ``session`` and answering dicts and lists as JSON.
 
     The wrapper keeps the endpoint's signature (FastAPI reads its parameters and
-    dependencies from it) and whether it is a coroutine function.  A sync endpoint's
-    ``session`` (a :class:`~sqlalchemy.orm.Session` argument of that name) commits in the
-    endpoint's thread; an async endpoint's commits in ``db_session`` as before.  A
+    dependencies from it).  A sync endpoint runs, with its commit and its JSON, through
+    :func:`~prrt.adapters.api.concurrency.run_blocking` (a worker thread, or the loop when
+    the worker serves one request at a time); its ``session`` (a
+    :class:`~sqlalchemy.orm.Session` argument of that name) commits there.  An async
+    endpoint stays on the loop and its session commits in ``db_session`` as before.  A
     :class:`~fastapi.responses.Response` the endpoint returns goes out unchanged; a dict
     or list goes out as JSON with ``status_code``.
     """
@@ -96,12 +100,17 @@ def route_endpoint(endpoint: Callable[..., Any], status_code: int) -> Callable[.
 
         return run_async
 
-    @functools.wraps(endpoint)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def work(*args: Any, **kwargs: Any) -> Any:
         result = endpoint(*args, **kwargs)
         session = kwargs.get("session")
         if isinstance(session, Session):
             session.commit()
         return answer(result)
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        # In a worker thread, as FastAPI runs a sync endpoint; on the loop when the worker
+        # serves one request at a time (prrt.adapters.api.concurrency).
+        return await run_blocking(work, *args, **kwargs)
 
     return run

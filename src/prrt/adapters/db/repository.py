@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from prrt.errors import InvalidInputError, PrrtError
 __all__ = [
     "ROLES",
     "NotFoundError",
+    "SignedIn",
     "StaleVersionError",
     "authenticate",
     "check_version",
@@ -175,15 +177,12 @@ def create_sign_in_session(session: Session, user: User) -> tuple[str, SignInSes
     return token, row
 
 
-def user_for_session(session: Session, token: str) -> tuple[User, SignInSession] | None:
-    """The user and session of a cookie token, if valid and not expired."""
-    found = _with_user(session, SignInSession, token)
-    if found is None:
+def user_for_session(session: Session, token: str) -> SignedIn | None:
+    """The user of a page session's cookie token, with its CSRF token, if valid and not expired."""
+    found = session.connection().execute(_SESSION_USER, {"token_sha256": _sha256(token)}).first()
+    if found is None or not found.active or _aware(found.expires_at) <= utcnow():
         return None
-    row, user = found
-    if _aware(row.expires_at) <= utcnow() or not user.active:
-        return None
-    return user, row
+    return SignedIn(found.user_id, found.username, found.role, found.csrf_token)
 
 
 def end_sign_in_session(session: Session, token: str) -> None:
@@ -217,32 +216,44 @@ def create_api_token(session: Session, *, actor: str, user: User, label: str = "
     return token
 
 
-def user_for_api_token(session: Session, token: str) -> User | None:
-    """The user of a bearer token, if valid."""
-    found = _with_user(session, ApiToken, token)
-    if found is None:
+def user_for_api_token(session: Session, token: str) -> SignedIn | None:
+    """The user of a bearer token, if valid (not revoked, not expired, the account active)."""
+    found = session.connection().execute(_TOKEN_USER, {"token_sha256": _sha256(token)}).first()
+    if found is None or found.revoked or not found.active or _aware(found.expires_at) <= utcnow():
         return None
-    row, user = found
-    if row.revoked or _aware(row.expires_at) <= utcnow() or not user.active:
-        return None
-    return user
+    return SignedIn(found.user_id, found.username, found.role)
 
 
-def _with_user(
-    session: Session, table: type[SignInSession] | type[ApiToken], token: str
-) -> tuple[Any, User] | None:
-    """The session or token row of ``token`` (by its hash) with its user, in one query."""
-    found = session.execute(_TOKEN_WITH_USER[table], {"token_sha256": _sha256(token)}).first()
-    return None if found is None else (found[0], found[1])
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who a cookie or bearer token belongs to: read from one row, no mapped object built."""
+
+    user_id: int
+    username: str
+    role: str
+    #: The page session's CSRF token (None for a bearer token).
+    csrf_token: str | None = None
 
 
-#: The lookups of every authenticated request, built once (with a bound parameter).
-_TOKEN_WITH_USER: dict[type[Base], Any] = {
-    table: select(table, User)
-    .join(User, User.id == table.user_id)
-    .where(table.token_sha256 == bindparam("token_sha256"))
-    for table in (SignInSession, ApiToken)
-}
+def _lookup(table: type[SignInSession] | type[ApiToken], *extra: Any) -> Any:
+    """The account columns of a token (by its hash, a bound parameter), built once."""
+    return (
+        select(
+            User.id.label("user_id"),
+            User.username,
+            User.role,
+            User.active,
+            table.expires_at,
+            *extra,
+        )
+        .join(User, User.id == table.user_id)
+        .where(table.token_sha256 == bindparam("token_sha256"))
+    )
+
+
+#: The lookups of every authenticated request (Core rows on the session's connection).
+_SESSION_USER = _lookup(SignInSession, SignInSession.csrf_token)
+_TOKEN_USER = _lookup(ApiToken, ApiToken.revoked)
 
 
 def _aware(moment: datetime) -> datetime:

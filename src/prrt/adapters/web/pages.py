@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from prrt.adapters.api.concurrency import runs_on_loop
 from prrt.adapters.api.deps import SESSION_COOKIE, Principal, authenticate_request, check_csrf
 from prrt.adapters.api.errors import Forbidden, NotAuthenticated, TooManyAttempts
 from prrt.adapters.api.permissions import Permission
@@ -114,18 +115,30 @@ async def run_in_transaction(request: Request, handler: Any) -> Response:
     lock would stall every other request, including the API transaction holding that lock.
     The form is read here first, on the server's loop (the handler gets it from the cache).
     Each worker thread keeps one event loop for its handlers (a new loop per request cost
-    more than many a page).
+    more than many a page).  A worker serving one request at a time runs the handler on the
+    server's loop instead (:mod:`prrt.adapters.api.concurrency`).
     """
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         await request.form()
     factory = request.app.state.session_factory
+    if runs_on_loop():  # one request at a time in this worker: no thread needed
+        session = factory()
+        try:
+            response: Response = await handler(session)
+            session.commit()
+            return response
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
     def work() -> Response:
         session = factory()
         try:
-            response: Response = _thread_loop().run_until_complete(handler(session))
+            threaded: Response = _thread_loop().run_until_complete(handler(session))
             session.commit()
-            return response
+            return threaded
         except BaseException:
             session.rollback()
             raise
