@@ -37,6 +37,14 @@ class Settings(BaseModel):
         ),
     )
 
+    worker_board: Path | None = Field(
+        None,
+        description=(
+            "set by prrt serve --workers N: the shared file on which the worker processes "
+            "even out their client connections (prrt.adapters.api.worker_balance)"
+        ),
+    )
+
     def resolved_database_url(self) -> str:
         """The database URL in force."""
         return self.database_url or default_url(self.data_dir)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -235,6 +237,7 @@ def register(app: typer.Typer) -> None:
 
         from prrt.adapters.api.app import SECURITY_ENV, create_app
         from prrt.adapters.api.settings import Settings
+        from prrt.adapters.api.worker_balance import create_board
 
         with handle_errors():
             settings = Settings(
@@ -261,17 +264,24 @@ def register(app: typer.Typer) -> None:
             )
             return
         # Several processes share the database; each builds its app from the same settings.
-        # The sign-in rate limit is then counted per worker process.
-        os.environ[SECURITY_ENV] = ready.model_dump_json()
-        uvicorn.run(
-            "prrt.adapters.api.app:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=False,
-            log_level="warning",
-        )
+        # The sign-in rate limit is then counted per worker process.  They even out their
+        # client connections on a shared board (prrt.adapters.api.worker_balance).
+        board = create_board(Path(tempfile.mkdtemp(prefix="prrt-serve-")), workers)
+        os.environ[SECURITY_ENV] = ready.model_copy(
+            update={"worker_board": board}
+        ).model_dump_json()
+        try:
+            uvicorn.run(
+                "prrt.adapters.api.app:create_app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=False,
+                log_level="warning",
+            )
+        finally:
+            shutil.rmtree(board.parent, ignore_errors=True)
 
     @users_app.command("create-admin")
     def create_admin(
