@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import math
 import threading
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from prrt.adapters.api.concurrency import run_blocking, runs_on_loop, serving_one_at_a_time
-from prrt.adapters.api.endpoint import json_bytes, route_endpoint
+from prrt.adapters.api.endpoint import json_bytes, json_with_encoded, route_endpoint
 from prrt.adapters.db.audit import record_view
 from prrt.adapters.db.engine import make_engine, upgrade
 from prrt.adapters.db.tables import AuditEvent
@@ -162,3 +163,12 @@ def test_an_async_route_stays_a_coroutine_function():
     assert inspect.iscoroutinefunction(wrapped)
     response = asyncio.run(wrapped(patient_id=5))
     assert (response.status_code, response.body) == (200, b"[5]")
+
+
+def test_encoded_members_are_spliced_byte_identically():
+    report = {"verdict": "eligible", "outcomes": [{"message": "Krenning ≥ 3", "x": 1.5e-7}]}
+    text = json.dumps(report, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    fields = {"id": 7, "verdict": "eligible"}
+    assert json_with_encoded(fields, report=text) == json_bytes({**fields, "report": report})
+    assert json_with_encoded({}, report=text) == json_bytes({"report": report})
+    assert json_with_encoded(fields) == json_bytes(fields)

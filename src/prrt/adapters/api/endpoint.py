@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from prrt.adapters.api.concurrency import run_blocking
 
-__all__ = ["json_bytes", "json_default", "route_endpoint"]
+__all__ = ["json_bytes", "json_default", "json_with_encoded", "route_endpoint"]
 
 
 def json_default(value: Any) -> Any:
@@ -72,6 +72,22 @@ def json_bytes(content: Any) -> bytes:
             jsonable_encoder(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
     return text.encode("utf-8")
+
+
+def json_with_encoded(fields: dict[str, Any], **encoded: str) -> bytes:
+    """The JSON object of ``fields`` followed by members whose values are JSON text already.
+
+    Byte-identical to :func:`json_bytes` of ``{**fields, name: json.loads(text)}`` when each
+    text is compact UTF-8 JSON (``separators=(",", ":")``, ``ensure_ascii=False``), as the
+    stored eligibility report is: the report is not decoded and encoded again per answer.
+    """
+    head = json_bytes(fields)
+    if not encoded:
+        return head
+    members = b",".join(
+        json_bytes(name) + b":" + text.encode("utf-8") for name, text in encoded.items()
+    )
+    return head[:-1] + (b"," if fields else b"") + members + b"}"
 
 
 def route_endpoint(endpoint: Callable[..., Any], status_code: int) -> Callable[..., Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import bindparam, func, select
 
 from prrt.adapters.api.deps import CurrentUser, Principal, SessionDep, require
-from prrt.adapters.api.endpoint import route_endpoint
+from prrt.adapters.api.endpoint import json_with_encoded, route_endpoint
 from prrt.adapters.api.errors import NotAuthenticated
 from prrt.adapters.api.permissions import Permission
 from prrt.adapters.api.schemas import (
@@ -232,9 +232,11 @@ def lab_list(
 @router.post("/patients/{patient_id}/eligibility", tags=["eligibility"], status_code=201)
 def eligibility(
     patient_id: int, session: SessionDep, principal: MayEvaluateEligibility
-) -> dict[str, Any]:
+) -> Response:
+    """Evaluate and store: ``{"id", "verdict", "report"}`` (the report as stored, not re-encoded)."""
     row = assessments.evaluate_eligibility(session, actor=principal.username, patient_id=patient_id)
-    return {"id": row.id, "verdict": row.verdict, "report": row.report}
+    body = json_with_encoded({"id": row.id, "verdict": row.verdict}, report=row.report_json)
+    return Response(body, 201, media_type="application/json")
 
 
 @router.post("/patients/{patient_id}/courses", tags=["courses"], status_code=201)

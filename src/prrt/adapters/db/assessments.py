@@ -10,13 +10,15 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from prrt.adapters.db.audit import append_event
+from prrt.adapters.db.engine import EncodedJson, begin_write
 from prrt.adapters.db.patients import _date, lab_history
 from prrt.adapters.db.repository import get_or_404, snapshot
 from prrt.adapters.db.tables import (
@@ -33,7 +35,15 @@ from prrt.adapters.db.tables import (
 from prrt.clinical.case import case_from_dict
 from prrt.clinical.evaluate import evaluate_case
 
-__all__ = ["build_case", "count_patients", "evaluate_eligibility", "record_response", "response_of"]
+__all__ = [
+    "StoredEvaluation",
+    "build_case",
+    "count_patients",
+    "evaluate_eligibility",
+    "record_response",
+    "report_json_text",
+    "response_of",
+]
 
 
 def _latest_labs(rows: Sequence[Row[Any]]) -> dict[str, Any]:
@@ -115,26 +125,56 @@ def build_case(
     return case
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEvaluation:
+    """An eligibility evaluation as stored.
+
+    ``report`` is read-only (shared with the evaluation cache); ``report_json`` is the
+    stored text (compact UTF-8 JSON, the form the API answers in), so that the report is
+    encoded once for the database and the response.
+    """
+
+    id: int
+    patient_id: int
+    verdict: str
+    report: Mapping[str, Any]
+    report_json: str
+
+
+_INSERT_EVALUATION = insert(EligibilityEvaluation)
+
+
 def evaluate_eligibility(
     session: Session, *, actor: str, patient_id: int, assessment_date: date | None = None
-) -> EligibilityEvaluation:
-    """Run the eligibility rules on the patient's records and store the report."""
+) -> StoredEvaluation:
+    """Run the eligibility rules on the patient's records and store the report (and its event)."""
     patient = get_or_404(session, Patient, patient_id)
-    report = _evaluate_cached(build_case(session, patient, assessment_date=assessment_date))
-    row = EligibilityEvaluation(
-        patient_id=patient_id, verdict=report["verdict"], report=report, created_by=actor
+    report, report_json = _evaluate_cached(
+        build_case(session, patient, assessment_date=assessment_date)
     )
-    session.add(row)
-    session.flush()
+    verdict = str(report["verdict"])
+    begin_write(session)  # a Core INSERT: no flush takes the write lock for it
+    inserted = session.connection().execute(
+        _INSERT_EVALUATION,
+        {
+            "patient_id": patient_id,
+            "verdict": verdict,
+            "report": EncodedJson(report_json),
+            "created_by": actor,
+        },
+    )
+    key = inserted.inserted_primary_key
+    assert key is not None  # an INSERT of one row always has its key
+    evaluation_id = int(key[0])
     append_event(
         session,
         username=actor,
         action="create",
         entity="eligibility_evaluation",
-        entity_id=row.id,
-        after={"verdict": row.verdict},
+        entity_id=evaluation_id,
+        after={"verdict": verdict},
     )
-    return row
+    return StoredEvaluation(evaluation_id, patient_id, verdict, report, report_json)
 
 
 def record_response(
@@ -231,34 +271,43 @@ def response_of(
             return cached
     case = build_case(session, patient, assessment_date=max(p.assessed_on for p in points))
     case["response"] = section
-    result: dict[str, Any] | None = _evaluate_cached(case)["recist"]
+    text = json.dumps(_evaluate_cached(case)[0]["recist"])
     with _RECIST_LOCK:
-        _RECIST_CACHE[key] = json.dumps(result)
+        _RECIST_CACHE[key] = text
         while len(_RECIST_CACHE) > _RECIST_CACHE_SIZE:
             _RECIST_CACHE.popitem(last=False)
+    result: dict[str, Any] | None = json.loads(text)  # the caller's own copy
     return result
 
 
-def _evaluate_cached(case: dict[str, Any]) -> dict[str, Any]:
-    """``evaluate_case(case).to_dict()``, kept for the last cases seen.
+def report_json_text(report: Mapping[str, Any]) -> str:
+    """A report as compact UTF-8 JSON, NaN refused (as the API answers: byte-identical)."""
+    return json.dumps(report, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _evaluate_cached(case: dict[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """``evaluate_case(case).to_dict()`` and its JSON text, kept for the last cases seen.
 
     The evaluation is a pure function of the case (its assessment date included), so an
-    unchanged record evaluated again gets the same report without running the rules again.
+    unchanged record evaluated again gets the same report without running the rules
+    again.  The report is shared between the callers of one case: read it, never change it.
     """
     key = json.dumps(case, sort_keys=True, default=str)
     with _RECIST_LOCK:
         if key in _REPORT_CACHE:
             _REPORT_CACHE.move_to_end(key)
-            return dict(json.loads(_REPORT_CACHE[key]))
+            return _REPORT_CACHE[key]
     report = evaluate_case(case_from_dict(case)).to_dict()
+    entry = (report, report_json_text(report))
     with _RECIST_LOCK:
-        _REPORT_CACHE[key] = json.dumps(report)
+        _REPORT_CACHE[key] = entry
         while len(_REPORT_CACHE) > _RECIST_CACHE_SIZE:
             _REPORT_CACHE.popitem(last=False)
-    return report
+    return entry
 
 
-_REPORT_CACHE: OrderedDict[str, str] = OrderedDict()  # case JSON -> report JSON
+#: case JSON -> (report, its JSON text)
+_REPORT_CACHE: OrderedDict[str, tuple[Mapping[str, Any], str]] = OrderedDict()
 _RECIST_CACHE: OrderedDict[str, str] = OrderedDict()  # inputs -> RECIST JSON
 _RECIST_CACHE_SIZE = 512
 _RECIST_LOCK = threading.Lock()

@@ -9,6 +9,7 @@ path.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -35,6 +36,7 @@ except ImportError:  # Windows: writers of several processes meet SQLite's busy 
 
 __all__ = [
     "DatabaseBusyError",
+    "EncodedJson",
     "begin_write",
     "default_url",
     "make_engine",
@@ -51,6 +53,21 @@ _WRITE_LOCKS_GUARD = threading.Lock()
 
 class DatabaseBusyError(PrrtError):
     """No write access to the database within the busy timeout (HTTP 503; nothing was changed)."""
+
+
+class EncodedJson(str):
+    """JSON text already encoded: a JSON column stores it as it is (no second encoding).
+
+    For a large document that is also sent as it is (the eligibility report): encoded once,
+    stored and answered from the same text.
+    """
+
+
+def _json_serializer(value: Any) -> str:
+    """JSON columns' encoder: :class:`EncodedJson` as it is, anything else as SQLAlchemy would."""
+    if isinstance(value, EncodedJson):
+        return str(value)
+    return json.dumps(value)
 
 
 def default_url(data_dir: Path | str) -> str:
@@ -90,6 +107,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
             hide_parameters=True,
+            json_serializer=_json_serializer,
             **(
                 {}
                 if parsed.database in (None, "", ":memory:")  # one connection, no pool sizes
@@ -106,6 +124,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         pool_size=pool_size,
         max_overflow=2 * pool_size,
         hide_parameters=True,
+        json_serializer=_json_serializer,
     )
 
 
