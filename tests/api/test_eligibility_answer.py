@@ -41,6 +41,6 @@ def test_the_answer_is_the_stored_report_and_its_event_is_chained(service: Servi
         )
         assert event.after == {"verdict": body["verdict"]}
     assert service.audit_count() == before + 1
-    assert service.client().get("/api/audit/verify", headers=service.bearer("admin")).json()[
-        "intact"
-    ]
+    assert (
+        service.client().get("/api/audit/verify", headers=service.bearer("admin")).json()["intact"]
+    )

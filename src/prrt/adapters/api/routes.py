@@ -35,6 +35,7 @@ from prrt.adapters.db.repository import (
     create_api_token,
     create_user,
     get_or_404,
+    reader,
     snapshot,
 )
 from prrt.adapters.db.tables import (
@@ -270,7 +271,8 @@ def courses_public(session: Any, course_rows: Sequence[Any]) -> list[dict[str, A
     if not ids["course_ids"]:
         return []
     cycles: dict[int, list[dict[str, Any]]] = {i: [] for i in ids["course_ids"]}
-    for cycle in session.execute(_CYCLES_GIVEN, ids).all():
+    read = reader(session)
+    for cycle in read.execute(_CYCLES_GIVEN, ids).all():
         given = snapshot(cycle)
         cycles[given.pop("cycle_course_id")].append(
             {
@@ -279,7 +281,7 @@ def courses_public(session: Any, course_rows: Sequence[Any]) -> list[dict[str, A
                 "administration": None if given["id"] is None else given,
             }
         )
-    latest = {d.course_id: d.result for d in session.execute(_LATEST_DECISIONS, ids)}
+    latest = {d.course_id: d.result for d in read.execute(_LATEST_DECISIONS, ids)}
     out = []
     for course in course_rows:
         view = snapshot(course)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from prrt.adapters.db.audit import append_event
 from prrt.adapters.db.engine import EncodedJson, begin_write
 from prrt.adapters.db.patients import _date, lab_history
-from prrt.adapters.db.repository import get_or_404, snapshot
+from prrt.adapters.db.repository import get_or_404, reader, snapshot
 from prrt.adapters.db.tables import (
     Administration,
     Course,
@@ -84,9 +84,10 @@ def build_case(
     """The patient's case in the case-JSON format, from the database records."""
     clinical = dict(patient.clinical or {})
     of_patient = {"patient_id": patient.id}
-    tumour = session.execute(TUMOUR_DATA, of_patient).scalar()
-    lesions = session.execute(LESION_DATA, of_patient).scalars()
-    studies = session.execute(_STUDIES, of_patient).all()
+    read = reader(session)  # Core reads, past the ORM's execution layer
+    tumour = read.execute(TUMOUR_DATA, of_patient).scalar()
+    lesions = read.execute(LESION_DATA, of_patient).scalars()
+    studies = read.execute(_STUDIES, of_patient).all()
     imaging: dict[str, Any] = {"lesions": [dict(x) for x in lesions]}
     sstr = [s for s in studies if s.kind == "sstr"]
     fdg = [s for s in studies if s.kind == "fdg_pet"]

@@ -17,7 +17,7 @@ from sqlalchemy import Row, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from prrt.adapters.db.audit import append_event, record_view
-from prrt.adapters.db.repository import bump, check_version, get_or_404, snapshot
+from prrt.adapters.db.repository import bump, check_version, get_or_404, reader, snapshot
 from prrt.adapters.db.tables import (
     ImagingStudy,
     LabResult,
@@ -463,7 +463,7 @@ def lab_history(session: Session, patient_id: int) -> list[Row[Any]]:
     a page and an eligibility evaluation read every value and change none, and building
     fifty mapped objects costs three times the query.
     """
-    return list(session.execute(_LAB_HISTORY, {"patient_id": patient_id}).all())
+    return list(reader(session).execute(_LAB_HISTORY, {"patient_id": patient_id}).all())
 
 
 _labs = LabResult.__table__.c

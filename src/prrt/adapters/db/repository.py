@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, bindparam, inspect, select
+from sqlalchemy import Connection, Row, bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from prrt.adapters.db.audit import append_event
@@ -35,6 +35,7 @@ __all__ = [
     "create_user",
     "end_sign_in_session",
     "get_or_404",
+    "reader",
     "snapshot",
     "user_for_api_token",
     "user_for_session",
@@ -69,6 +70,19 @@ class StaleVersionError(PrrtError):
         )
         self.entity = entity
         self.current = current
+
+
+def reader(session: Session) -> Connection:
+    """The session's connection, for Core statements that build no mapped objects.
+
+    ``session.execute`` takes every statement through the ORM's execution layer, which cost
+    as much again as a short query on the connection; a Core select of columns needs none
+    of it.  Pending changes are flushed first, as the session's autoflush would before a
+    query, so the read sees them.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
 
 
 def snapshot(row: Base | Row[Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from prrt.adapters.db.repository import (
     create_sign_in_session,
     end_sign_in_session,
     get_or_404,
+    reader,
     snapshot,
 )
 from prrt.adapters.db.tables import (
@@ -46,7 +47,7 @@ from prrt.adapters.db.tables import (
     PatientIdentity,
     Tumour,
 )
-from prrt.adapters.web import plots
+from prrt.adapters.web import plots, widgets
 from prrt.errors import InvalidInputError
 from prrt.planning import REGIMENS
 
@@ -68,6 +69,7 @@ _ENV = Environment(
     lstrip_blocks=True,
     auto_reload=False,  # installed templates do not change: no file check on every render
 )
+_ENV.globals.update(field=widgets.field, select=widgets.select, csrf=widgets.csrf)
 LAB_FIELDS = (
     ("haemoglobin", "131 g/L"),
     ("platelets", "210 10^9/L"),
@@ -231,14 +233,15 @@ _DOSES = (
 def _patient_context(session: Session, principal: Principal, patient_id: int) -> dict[str, Any]:
     patient = patients.get_patient(session, actor=principal.username, patient_id=patient_id)
     of_patient = {"patient_id": patient.id}
+    read = reader(session)  # the page's Core reads, past the ORM's execution layer
     identity = None
     if principal.can(Permission.READ_IDENTITY):
-        identity = session.execute(_IDENTITY, of_patient).first()
-    evaluation = session.execute(_LATEST_EVALUATION, of_patient).first()
-    course_rows = list(session.execute(_COURSES, of_patient).all())
+        identity = read.execute(_IDENTITY, of_patient).first()
+    evaluation = read.execute(_LATEST_EVALUATION, of_patient).first()
+    course_rows = list(read.execute(_COURSES, of_patient).all())
     doses: dict[int, list[dict[str, Any]]] = {c.id: [] for c in course_rows}
     if doses:
-        for d in session.execute(_DOSES, {"course_ids": list(doses)}).all():
+        for d in read.execute(_DOSES, {"course_ids": list(doses)}).all():
             view = snapshot(d)
             course_id = view.pop("course_id")
             doses[course_id].append({"cycle": view.pop("cycle"), **view})
@@ -246,17 +249,17 @@ def _patient_context(session: Session, principal: Principal, patient_id: int) ->
     for view in course_views:
         view["next_cycle"] = sum(1 for cy in view["cycles"] if cy["administration"]) + 1
         view["doses"] = doses[view["id"]]
-    lesions = list(session.execute(assessments.LESION_DATA, of_patient).scalars())
+    lesions = list(read.execute(assessments.LESION_DATA, of_patient).scalars())
     return {
         "principal": principal,
         "p": patient,
         "identity": identity,
-        "tumour": session.execute(_TUMOUR, of_patient).first(),
+        "tumour": read.execute(_TUMOUR, of_patient).first(),
         "lesions": lesions,
         "evaluation": evaluation,
         # The lab table's columns as rows the template unpacks (attribute look-ups on 50
         # rows were a fifth of the page's rendering).
-        "labs": session.execute(_LAB_TABLE, of_patient).all(),
+        "labs": read.execute(_LAB_TABLE, of_patient).all(),
         "courses": course_views,
         "recist": assessments.response_of(session, patient, lesions=lesions),
         "can": {
