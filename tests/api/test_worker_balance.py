@@ -1,6 +1,7 @@
 """Worker processes even out their keep-alive connections (``prrt serve --workers N``).
 
-Unit tests of the board and the shedding rule (analytic: share = ceil(total / live)),
+Unit tests of the board and the shedding rule (analytic: share = ceil(total / live), half
+the excess per publication, none for an excess of one),
 then the real thing: ``prrt serve --workers 2``, 20 keep-alive clients connected in one
 burst, and the connections each worker process holds afterwards, counted by the kernel.
 """
@@ -21,7 +22,7 @@ from prrt.adapters.api.worker_balance import ConnectionBalancer, create_board
 
 def _clients(balancer: ConnectionBalancer, n: int, first_port: int = 40000) -> None:
     for port in range(first_port, first_port + n):
-        assert balancer.close_after(("127.0.0.1", port)) is False
+        balancer.saw(("127.0.0.1", port))
 
 
 @pytest.fixture
@@ -34,24 +35,30 @@ def pair(tmp_path):
     b.close()
 
 
-def test_the_crowded_worker_sheds_down_to_its_share(pair):
+def test_the_crowded_worker_sheds_half_its_excess_per_publication(pair):
     a, b = pair
-    _clients(a, 10)
+    _clients(a, 14)
     _clients(b, 2, first_port=50000)
     b.publish()
-    assert a.publish() == 4  # share ceil(12 / 2) = 6; 10 - 6
+    assert a.publish() == 3  # share ceil(16 / 2) = 8; excess 6, half of it
     assert b.publish() == 0
-    closed = [a.close_after(("127.0.0.1", 40000 + i)) for i in range(6)]
-    assert closed == [True, True, True, True, False, False]
-    assert a.connections(time.monotonic()) == 6  # the shed ones are forgotten at once
+    closed = [a.close_after(("127.0.0.1", 40000 + i)) for i in range(5)]
+    assert closed == [True, True, True, False, False]
+    assert a.connections(time.monotonic()) == 11  # the closed ones are forgotten at once
+    # the three reconnect to the other worker and send a request there
+    _clients(b, 3, first_port=50100)
+    b.publish()
+    assert a.publish() == 2  # share 8 again; excess 3, half of it rounded up
 
 
-def test_an_even_split_sheds_nothing_and_an_odd_one_rounds_up(pair):
+def test_an_excess_of_one_sheds_nothing(pair):
     a, b = pair
     _clients(a, 13)
     _clients(b, 12, first_port=50000)
     b.publish()
     assert a.publish() == 0  # share ceil(25 / 2) = 13
+    _clients(a, 1, first_port=41000)
+    assert a.publish() == 0  # 14 against a share of 13: within one
     assert not a.close_after(("127.0.0.1", 40000))
 
 
@@ -71,7 +78,7 @@ def test_one_connection_shed_per_gap_at_most(tmp_path):
     a.SHED_GAP_S = 60.0
     _clients(a, 10)
     b.publish()
-    assert a.publish() == 5
+    assert a.publish() == 3  # share 5, excess 5, half of it rounded up
     assert a.close_after(("127.0.0.1", 40000)) is True
     assert a.close_after(("127.0.0.1", 40001)) is False  # within the gap
     a.close()

@@ -92,7 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def _lifespan(_app: FastAPI, balancer: ConnectionBalancer | None) -> AsyncIterator[None]:
-    """Freeze the start-up heap; with several workers, publish this worker's connections.
+    """Compile the templates, freeze the start-up heap; with workers, publish connections.
 
     ``gc.freeze()``: the objects that exist once the app is built (modules, the ORM's
     mappings, compiled statements, templates: several hundred thousand) are moved out of
@@ -100,6 +100,9 @@ async def _lifespan(_app: FastAPI, balancer: ConnectionBalancer | None) -> Async
     about 150 ms every few seconds under load, and every request queued behind it waited
     that long (p99 twice p50 with 50 clients).
     """
+    from prrt.adapters.web.pages import compile_templates
+
+    compile_templates()  # before the freeze: the compiled templates live as long
     gc.collect()
     gc.freeze()
     if balancer is None:
@@ -177,6 +180,8 @@ class _HeadersLogAndLimit:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if self.balancer is not None:
+            self.balancer.saw(scope.get("client"))
         if static:
             await self.app(scope, receive, send_with_headers)
         else:

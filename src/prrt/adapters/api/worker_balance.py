@@ -11,9 +11,9 @@ others, and the tail latency of the whole service was that of the crowded worker
 Each worker therefore publishes how many client connections it served in the last
 second on a small shared *board* (a memory-mapped file of one slot per worker:
 process id, connections, time of publication).  A worker holding more than its share
-(the total divided by the live workers, rounded up) answers its next requests with
-``Connection: close``, one connection per :attr:`ConnectionBalancer.SHED_GAP_S` at most,
-until it is down to its share.  The client reconnects (a loopback handshake, well
+(the total divided by the live workers, rounded up) by two or more answers its next
+requests with ``Connection: close``: half its excess per publication, one connection per
+:attr:`ConnectionBalancer.SHED_GAP_S` at most.  The client reconnects (a loopback handshake, well
 under a millisecond) and the new connection goes to whichever worker accepts it; the
 crowded worker sheds again while it is still above its share, so the split converges
 to an even one within about a second.  Nothing is lost: a ``Connection: close``
@@ -59,13 +59,14 @@ class ConnectionBalancer:
     """This worker's slot on the board, its recent client connections and the shedding rule."""
 
     #: How often the worker publishes its count and reads the others'.
-    PUBLISH_S = 0.1
+    PUBLISH_S = 0.05
     #: A connection counts while it sent a request within this window.
     ACTIVE_WINDOW_S = 1.0
     #: A worker whose slot is older than this is gone (or not started): it holds no share.
     LIVE_S = 1.0
-    #: At most one connection closed per this interval (the others' counts lag a tick).
-    SHED_GAP_S = 0.02
+    #: At most one connection closed per this interval (spreads the reconnections; the
+    #: number to close is recomputed at every publication, so there is no overshoot).
+    SHED_GAP_S = 0.005
 
     def __init__(self, board: Path, *, pid: int | None = None) -> None:
         """Claim a slot of ``board`` for this process (``pid``: another id, for tests)."""
@@ -98,19 +99,22 @@ class ConnectionBalancer:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         raise RuntimeError(f"all {self.slots} worker slots are taken")
 
+    def saw(self, client: tuple[str, int] | None) -> None:
+        """Note a request of ``client`` as it arrives (its connection counts from now on)."""
+        if client is not None:
+            self._seen[(client[0], client[1])] = time.monotonic()
+
     def close_after(self, client: tuple[str, int] | None) -> bool:
-        """Note a request of ``client``; whether to close its connection after the answer."""
-        if client is None:
+        """Whether to close ``client``'s connection after this answer (forgotten if so)."""
+        if client is None or self._to_shed <= 0:
             return False
         now = time.monotonic()
-        key = (client[0], client[1])
-        if self._to_shed > 0 and now - self._last_shed >= self.SHED_GAP_S:
-            self._to_shed -= 1
-            self._last_shed = now
-            self._seen.pop(key, None)
-            return True
-        self._seen[key] = now
-        return False
+        if now - self._last_shed < self.SHED_GAP_S:
+            return False
+        self._to_shed -= 1
+        self._last_shed = now
+        self._seen.pop((client[0], client[1]), None)
+        return True
 
     def connections(self, now: float) -> int:
         """Client connections that sent a request within the window (older ones forgotten)."""
@@ -131,7 +135,12 @@ class ConnectionBalancer:
                 total += count
                 live += 1
         share = math.ceil(total / live) if live else mine
-        self._to_shed = max(0, mine - share)
+        # Half the excess per publication, and none for an excess of one: the others' counts
+        # lag by a publication and a moved client counts for its new worker only once it
+        # sent a request there, so closing the whole excess at once overshot and the
+        # workers sent clients back and forth.
+        excess = mine - share
+        self._to_shed = (excess + 1) // 2 if excess >= 2 else 0
         return self._to_shed
 
     async def run(self) -> None:
