@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 
 from markupsafe import Markup
 
-from prrt.adapters.web.widgets import csrf, field, select
+from prrt.adapters.web.widgets import csrf, field, lab_rows, outcome_rows, select
 
 
 def test_a_field_escapes_its_label_value_and_placeholder():
@@ -50,3 +51,28 @@ def test_a_refused_select_is_marked_invalid_with_its_message():
 def test_the_csrf_field_escapes_the_token():
     token = SimpleNamespace(csrf_token='a"b&c')
     assert csrf(token) == '<input type="hidden" name="csrf_token" value="a&#34;b&amp;c">'
+
+
+def test_outcome_rows_show_the_applicable_rules_escaped():
+    outcomes = [
+        {"rule_id": "R1", "status": "pass", "message": "Krenning 3 ≥ 3", "source": "SNMMI <2020>"},
+        {"rule_id": "R2", "status": "not_applicable", "message": "-", "source": "-"},
+    ]
+    assert outcome_rows(outcomes) == (
+        '<tr><td>R1</td><td><span class="badge pass">pass</span></td>'
+        '<td>Krenning 3 ≥ 3</td><td class="muted">SNMMI &lt;2020&gt;</td></tr>'
+    )
+    assert outcome_rows([]) == ""
+
+
+def test_lab_rows_write_four_significant_digits_and_the_unit():
+    labs = [
+        (date(2027, 1, 4), None, "platelets", 123456.0, "10^9/L", "123456 10^9/L"),
+        (date(2027, 2, 1), 2, "creatinine", 7.5e-5, "mol/L", "75 µmol/L"),
+    ]
+    assert lab_rows(labs) == (
+        '<tr><td>2027-01-04</td><td></td><td>platelets</td><td class="num">1.235e+05 10^9/L'
+        '</td><td class="muted">123456 10^9/L</td></tr>'
+        '<tr><td>2027-02-01</td><td>2</td><td>creatinine</td><td class="num">7.5e-05 mol/L'
+        '</td><td class="muted">75 µmol/L</td></tr>'
+    )

@@ -69,7 +69,13 @@ _ENV = Environment(
     lstrip_blocks=True,
     auto_reload=False,  # installed templates do not change: no file check on every render
 )
-_ENV.globals.update(field=widgets.field, select=widgets.select, csrf=widgets.csrf)
+_ENV.globals.update(
+    field=widgets.field,
+    select=widgets.select,
+    csrf=widgets.csrf,
+    outcome_rows=widgets.outcome_rows,
+    lab_rows=widgets.lab_rows,
+)
 
 
 def compile_templates() -> None:
@@ -220,7 +226,12 @@ _IDENTITY = _table_rows(PatientIdentity)
 _LATEST_EVALUATION = (
     _table_rows(EligibilityEvaluation).order_by(EligibilityEvaluation.id.desc()).limit(1)
 )
-_COURSES = _table_rows(Course, "id")
+# The courses without their plan (a 25 kB JSON document the page does not show).
+_COURSES = (
+    select(*(c for c in Course.__table__.c if c.name != "plan"))
+    .where(Course.patient_id == bindparam("patient_id"))
+    .order_by(Course.id)
+)
 _TUMOUR = _table_rows(Tumour)
 _LAB_TABLE = (
     select(

@@ -1,4 +1,4 @@
-"""The form widgets of the pages: a labelled input, a labelled select, the CSRF field.
+"""The pages' widgets: a labelled input, a labelled select, the CSRF field, the long tables' rows.
 
 Python functions the templates call (``field(...)``, ``select(...)``, ``csrf(...)``),
 returning escaped :class:`~markupsafe.Markup`.  They were Jinja macros; a patient page
@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["csrf", "field", "select"]
+__all__ = ["csrf", "field", "lab_rows", "outcome_rows", "select"]
 
 
 def field(
@@ -65,3 +65,32 @@ def select(
 def csrf(principal: Any) -> Markup:
     """The hidden field with the session's CSRF token."""
     return Markup(f'<input type="hidden" name="csrf_token" value="{escape(principal.csrf_token)}">')
+
+
+def outcome_rows(outcomes: Iterable[Mapping[str, Any]]) -> Markup:
+    """The eligibility checklist's rows (rule, status badge, finding, source), applicable only.
+
+    The rows of the two long tables of the patient page are written here rather than by
+    the template's loop: a Jinja expression per cell cost more than the cell.
+    """
+    return Markup(
+        "".join(
+            f"<tr><td>{escape(o['rule_id'])}</td>"
+            f'<td><span class="badge {escape(o["status"])}">{escape(o["status"])}</span></td>'
+            f'<td>{escape(o["message"])}</td><td class="muted">{escape(o["source"])}</td></tr>'
+            for o in outcomes
+            if o["status"] != "not_applicable"
+        )
+    )
+
+
+def lab_rows(labs: Iterable[tuple[Any, Any, Any, float, Any, Any]]) -> Markup:
+    """The lab table's rows from ``(drawn_on, for_cycle, analyte, value, unit, entered_as)``."""
+    return Markup(
+        "".join(
+            f"<tr><td>{escape(drawn_on)}</td><td>{escape(for_cycle or '')}</td>"
+            f'<td>{escape(analyte)}</td><td class="num">{escape(f"{value:.4g}")} {escape(unit)}'
+            f'</td><td class="muted">{escape(entered_as)}</td></tr>'
+            for drawn_on, for_cycle, analyte, value, unit, entered_as in labs
+        )
+    )
