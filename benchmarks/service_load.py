@@ -25,6 +25,10 @@ Usage::
 
     python benchmarks/service_load.py [--seconds 20] [--clients 50]
         [--endpoints page,eligibility] [--think-ms 0] [--database-url URL] [--keep]
+        [--workers N] [--max-active N] [--warmup-seconds 2]
+
+By default the server runs one worker per core (at most 4), each serving one request at a
+time (``prrt serve --workers N`` does that unless told ``--max-active``).
 
 The last line printed is a JSON object with all figures.
 """
@@ -54,6 +58,9 @@ from typing import Any
 import aiohttp
 import httpx
 import psutil
+
+from prrt.adapters.api.settings import Settings
+from prrt.adapters.cli.service_cmds import requests_at_once
 
 TARGET_P99_MS = 150.0
 PRRT = [sys.executable, "-c", "from prrt.adapters.cli.app import main; main()"]
@@ -359,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     parser.add_argument(
-        "--workers", type=int, default=1, help="server worker processes (prrt serve --workers)"
+        "--workers",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="server worker processes (prrt serve --workers; default one per core, at most 4)",
     )
     parser.add_argument(
         "--baseline-seconds",
@@ -371,10 +381,13 @@ def main(argv: list[str] | None = None) -> int:
         "--max-active",
         type=int,
         default=None,
-        help="requests each worker serves at once (prrt serve --max-active; default its own)",
+        help="requests each worker serves at once (prrt serve --max-active; default its own: "
+        "1 with several workers, else 2)",
     )
     args = parser.parse_args(argv)
 
+    # What prrt serve will use (printed and recorded with the figures).
+    max_active = requests_at_once(args.workers, args.max_active) or Settings().max_active_requests
     data_dir = Path(tempfile.mkdtemp(prefix="prrt-load-"))
     server_url, scratch = args.database_url, None
     if server_url:
@@ -445,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         "think_ms": args.think_ms,
         "warmup_seconds": args.warmup_seconds,
         "workers": args.workers,
-        "max_active": args.max_active,
+        "max_active": max_active,
         "seconds": round(wall, 2),
         "database": "postgresql" if args.database_url else "sqlite",
         "cpu_count": os.cpu_count(),
@@ -459,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.clients} clients (think {args.think_ms:g} ms), {wall:.1f} s measured after "
         f"{args.warmup_seconds:g} s of warm-up, {figures['database']}, "
+        f"{args.workers} worker(s) serving {max_active} request(s) at once each, "
         f"{os.cpu_count()} CPUs (client and server share them; "
         f"client CPU {figures['client_cpu_s']} s)"
     )

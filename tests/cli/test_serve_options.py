@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from prrt.adapters.api.settings import Settings
 from prrt.adapters.cli.app import app
+from prrt.adapters.cli.service_cmds import requests_at_once
 
 runner = CliRunner()
 
@@ -27,3 +28,12 @@ def test_the_default_bound_is_the_settings_default():
     # 2: measured best of 1-3 per worker on 2 cores without letting one long request
     # hold up a worker (docs/service.md, Performance).
     assert Settings().max_active_requests == 2
+
+
+@pytest.mark.parametrize(
+    ("workers", "given", "used"),
+    [(1, None, None), (2, None, 1), (4, None, 1), (2, 3, 3), (1, 1, 1)],
+)
+def test_several_workers_serve_one_request_at_a_time_unless_told(workers, given, used):
+    # None: the settings' default (2) for one worker.
+    assert requests_at_once(workers, given) == used

@@ -29,7 +29,7 @@ from prrt.adapters.cli._common import (
 )
 from prrt.errors import InvalidInputError
 
-__all__ = ["register", "seed_demo"]
+__all__ = ["register", "requests_at_once", "seed_demo"]
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Folder of the SQLite database.")]
 DatabaseUrl = Annotated[
@@ -196,6 +196,17 @@ def seed_demo(factory: Any, *, today: date | None = None) -> dict[str, str]:
     return passwords
 
 
+def requests_at_once(workers: int, max_active: int | None) -> int | None:
+    """``--max-active`` as given, else 1 with several workers (None: the settings' default).
+
+    With several workers, one request at a time each, its work on the event loop, is the
+    fastest (docs/service.md, Performance); a long request then holds up one worker of N.
+    """
+    if max_active is None and workers > 1:
+        return 1
+    return max_active
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve``, ``users``, ``audit`` and ``db`` to ``app``."""
     users_app = typer.Typer(help="Local user accounts of the service.", no_args_is_help=True)
@@ -228,7 +239,8 @@ def register(app: typer.Typer) -> None:
                 min=1,
                 max=256,
                 help="Requests each worker process serves at once, the others queue "
-                "(default: the setting's, 2).",
+                "(default: 1 with several workers, each request's work then runs on the "
+                "worker's event loop; 2 with one worker).",
             ),
         ] = None,
     ) -> None:
@@ -239,6 +251,7 @@ def register(app: typer.Typer) -> None:
         from prrt.adapters.api.settings import Settings
         from prrt.adapters.api.worker_balance import create_board
 
+        max_active = requests_at_once(workers, max_active)
         with handle_errors():
             settings = Settings(
                 data_dir=data_dir,
