@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from types import SimpleNamespace
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from prrt.adapters.web.widgets import csrf, field, lab_rows, outcome_rows, select
+from prrt.adapters.web.widgets import csrf, escaped, field, lab_rows, outcome_rows, select
 
 
 def test_a_field_escapes_its_label_value_and_placeholder():
@@ -76,3 +76,12 @@ def test_lab_rows_write_four_significant_digits_and_the_unit():
         '<tr><td>2027-02-01</td><td>2</td><td>creatinine</td><td class="num">7.5e-05 mol/L'
         '</td><td class="muted">75 µmol/L</td></tr>'
     )
+
+
+def test_escaped_gives_what_escape_gives_value_by_value():
+    values = ["a<b", "", "q\"&'", 3, 2.5, date(2027, 1, 4), "≥ 3", Markup("<b>kept</b>")]
+    assert escaped(values) == [str(escape(v)) for v in values]
+    assert escaped(values[:-1]) == [str(escape(v)) for v in values[:-1]]  # one call
+    assert escaped([]) == []
+    # A value holding the separator is escaped on its own, not split.
+    assert escaped(["x\x1fy", "<"]) == ["x\x1fy", "&lt;"]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from prrt.adapters.db.audit import append_event
 from prrt.adapters.db.engine import EncodedJson, begin_write
-from prrt.adapters.db.patients import _date, lab_history
+from prrt.adapters.db.patients import _date, lab_history, patient_row
 from prrt.adapters.db.repository import get_or_404, reader, snapshot
 from prrt.adapters.db.tables import (
     Administration,
@@ -44,6 +44,10 @@ __all__ = [
     "report_json_text",
     "response_of",
 ]
+
+
+#: A patient as a mapped object or as a Core row of its columns (``patient_row``).
+PatientRecord = Patient | Row[Any]
 
 
 def _latest_labs(rows: Sequence[Row[Any]]) -> dict[str, Any]:
@@ -79,7 +83,7 @@ _POINTS = (
 
 
 def build_case(
-    session: Session, patient: Patient, *, assessment_date: date | None = None
+    session: Session, patient: PatientRecord, *, assessment_date: date | None = None
 ) -> dict[str, Any]:
     """The patient's case in the case-JSON format, from the database records."""
     clinical = dict(patient.clinical or {})
@@ -149,7 +153,7 @@ def evaluate_eligibility(
     session: Session, *, actor: str, patient_id: int, assessment_date: date | None = None
 ) -> StoredEvaluation:
     """Run the eligibility rules on the patient's records and store the report (and its event)."""
-    patient = get_or_404(session, Patient, patient_id)
+    patient = patient_row(session, patient_id)
     report, report_json = _evaluate_cached(
         build_case(session, patient, assessment_date=assessment_date)
     )
@@ -225,7 +229,7 @@ def _first_administration(session: Session, patient_id: int) -> str | None:
 
 
 def response_of(
-    session: Session, patient: Patient, *, lesions: Sequence[Mapping[str, Any]] | None = None
+    session: Session, patient: PatientRecord, *, lesions: Sequence[Mapping[str, Any]] | None = None
 ) -> dict[str, Any] | None:
     """RECIST 1.1 over every recorded time point against the baseline target lesions.
 

@@ -254,7 +254,7 @@ _DOSES = (
 
 
 def _patient_context(session: Session, principal: Principal, patient_id: int) -> dict[str, Any]:
-    patient = patients.get_patient(session, actor=principal.username, patient_id=patient_id)
+    patient = patients.read_patient(session, actor=principal.username, patient_id=patient_id)
     of_patient = {"patient_id": patient.id}
     read = reader(session)  # the page's Core reads, past the ORM's execution layer
     identity = None

@@ -9,12 +9,32 @@ calls them about fifty times, and the macro calls were two thirds of its renderi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["csrf", "field", "lab_rows", "outcome_rows", "select"]
+__all__ = ["csrf", "escaped", "field", "lab_rows", "outcome_rows", "select"]
+
+# Joins the values of one escape() call; a control character no form or record holds.
+_SEPARATOR = "\x1f"
+
+
+def escaped(values: Sequence[Any]) -> list[str]:
+    """``[escape(v) for v in values]`` as text, in one call of markupsafe's C escape.
+
+    A patient page escapes about a thousand short values; one call per value (a Python
+    function and a ``Markup`` object each) was a third of its rendering.  The values are
+    joined, escaped at once and split again, which gives the same text.  A value that
+    carries its own HTML (``__html__``) or holds the separator is escaped on its own.
+    """
+    if not values:
+        return []
+    if not any(hasattr(kind, "__html__") for kind in {type(v) for v in values}):
+        parts = str(escape(_SEPARATOR.join([str(v) for v in values]))).split(_SEPARATOR)
+        if len(parts) == len(values):  # else a value held the separator
+            return parts
+    return [str(escape(v)) for v in values]
 
 
 def field(
@@ -27,17 +47,17 @@ def field(
     size: int = 14,
 ) -> Markup:
     """``<label>`` with an ``<input>``; with a message for ``name`` in ``errors``, marked invalid."""
-    n = escape(name)
     error = errors.get(name)
+    n, label_, type_, value_, placeholder_, size_, error_ = escaped(
+        (name, label, type, value, placeholder, size, error or "")
+    )
     marked = f'class="invalid" aria-invalid="true" aria-describedby="err-{n}"' if error else ""
     message = (
-        f'<span class="field-error" id="err-{n}" role="alert">{escape(error)}</span>'
-        if error
-        else ""
+        f'<span class="field-error" id="err-{n}" role="alert">{error_}</span>' if error else ""
     )
     return Markup(
-        f'<label>{escape(label)} <input type="{escape(type)}" name="{n}" value="{escape(value)}"'
-        f' placeholder="{escape(placeholder)}" size="{escape(size)}"\n{marked}>\n{message}</label>'
+        f'<label>{label_} <input type="{type_}" name="{n}" value="{value_}"'
+        f' placeholder="{placeholder_}" size="{size_}"\n{marked}>\n{message}</label>'
     )
 
 
@@ -50,15 +70,18 @@ def select(
 ) -> Markup:
     """``<label>`` with a ``<select>`` of ``(value, text)`` options, ``value`` selected."""
     error = errors.get(name)
+    pairs = list(options)
+    texts = escaped([name, label, error or ""] + [x for pair in pairs for x in pair])
+    name_, label_, error_ = texts[:3]
     choices = "".join(
-        f'<option value="{escape(v)}" {"selected" if v == value else ""}>{escape(text)}</option>'
-        for v, text in options
+        f'<option value="{texts[3 + 2 * i]}" {"selected" if v == value else ""}>'
+        f"{texts[4 + 2 * i]}</option>"
+        for i, (v, _text) in enumerate(pairs)
     )
-    message = f'<span class="field-error" role="alert">{escape(error)}</span>' if error else ""
+    message = f'<span class="field-error" role="alert">{error_}</span>' if error else ""
     marked = 'class="invalid"' if error else ""
     return Markup(
-        f'<label>{escape(label)} <select name="{escape(name)}" {marked}>\n'
-        f"{choices}</select>{message}</label>"
+        f'<label>{label_} <select name="{name_}" {marked}>\n{choices}</select>{message}</label>'
     )
 
 
@@ -73,24 +96,30 @@ def outcome_rows(outcomes: Iterable[Mapping[str, Any]]) -> Markup:
     The rows of the two long tables of the patient page are written here rather than by
     the template's loop: a Jinja expression per cell cost more than the cell.
     """
+    shown = [o for o in outcomes if o["status"] != "not_applicable"]
+    t = escaped([o[k] for o in shown for k in ("rule_id", "status", "message", "source")])
     return Markup(
         "".join(
-            f"<tr><td>{escape(o['rule_id'])}</td>"
-            f'<td><span class="badge {escape(o["status"])}">{escape(o["status"])}</span></td>'
-            f'<td>{escape(o["message"])}</td><td class="muted">{escape(o["source"])}</td></tr>'
-            for o in outcomes
-            if o["status"] != "not_applicable"
+            f'<tr><td>{t[i]}</td><td><span class="badge {t[i + 1]}">{t[i + 1]}</span></td>'
+            f'<td>{t[i + 2]}</td><td class="muted">{t[i + 3]}</td></tr>'
+            for i in range(0, len(t), 4)
         )
     )
 
 
 def lab_rows(labs: Iterable[tuple[Any, Any, Any, float, Any, Any]]) -> Markup:
     """The lab table's rows from ``(drawn_on, for_cycle, analyte, value, unit, entered_as)``."""
+    t = escaped(
+        [
+            x
+            for drawn_on, for_cycle, analyte, value, unit, entered_as in labs
+            for x in (drawn_on, for_cycle or "", analyte, f"{value:.4g}", unit, entered_as)
+        ]
+    )
     return Markup(
         "".join(
-            f"<tr><td>{escape(drawn_on)}</td><td>{escape(for_cycle or '')}</td>"
-            f'<td>{escape(analyte)}</td><td class="num">{escape(f"{value:.4g}")} {escape(unit)}'
-            f'</td><td class="muted">{escape(entered_as)}</td></tr>'
-            for drawn_on, for_cycle, analyte, value, unit, entered_as in labs
+            f"<tr><td>{t[i]}</td><td>{t[i + 1]}</td><td>{t[i + 2]}</td>"
+            f'<td class="num">{t[i + 3]} {t[i + 4]}</td><td class="muted">{t[i + 5]}</td></tr>'
+            for i in range(0, len(t), 6)
         )
     )
