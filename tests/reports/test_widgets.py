@@ -7,7 +7,16 @@ from types import SimpleNamespace
 
 from markupsafe import Markup, escape
 
-from prrt.adapters.web.widgets import csrf, escaped, field, lab_rows, outcome_rows, select
+from prrt.adapters.web.widgets import (
+    csrf,
+    escaped,
+    field,
+    lab_limit_fields,
+    lab_rows,
+    lab_value_fields,
+    outcome_rows,
+    select,
+)
 
 
 def test_a_field_escapes_its_label_value_and_placeholder():
@@ -85,3 +94,19 @@ def test_escaped_gives_what_escape_gives_value_by_value():
     assert escaped([]) == []
     # A value holding the separator is escaped on its own, not split.
     assert escaped(["x\x1fy", "<"]) == ["x\x1fy", "&lt;"]
+
+
+def test_the_lab_form_fields_are_the_fields_one_by_one_with_the_form_and_its_errors():
+    errors = {"values.platelets": "unknown unit 'x'"}
+    form = {"values.platelets": "5 x", "limits.creatinine.uln": "100 µmol/L"}
+    values = lab_value_fields([("white_cells", "6.2 10^9/L"), ("platelets", "")], errors, form)
+    assert values == field(
+        "values.white_cells", "white cells", errors, "", placeholder="6.2 10^9/L", size=12
+    ) + field("values.platelets", "platelets", errors, "5 x", placeholder="", size=12)
+    assert 'aria-invalid="true" aria-describedby="err-values.platelets"' in values
+    limits = lab_limit_fields(
+        [("platelets", "lln", "150 10^9/L"), ("creatinine", "uln", "90 µmol/L")], errors, form
+    )
+    assert limits == field(
+        "limits.platelets.lln", "platelets LLN", errors, "150 10^9/L", size=10
+    ) + field("limits.creatinine.uln", "creatinine ULN", errors, "100 µmol/L", size=10)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 
 from prrt.adapters.api.deps import CurrentUser, Principal, SessionDep, require
 from prrt.adapters.api.endpoint import json_with_encoded, route_endpoint
@@ -36,6 +36,7 @@ from prrt.adapters.db.repository import (
     create_user,
     get_or_404,
     reader,
+    shared_document,
     snapshot,
 )
 from prrt.adapters.db.tables import (
@@ -265,6 +266,9 @@ def course_public(session: Any, course: Course) -> dict[str, Any]:
 def courses_public(session: Any, course_rows: Sequence[Any]) -> list[dict[str, Any]]:
     """:func:`course_public` of several courses, in three queries whatever their number.
 
+    Each ``latest_decision`` is shared between requests (:func:`shared_document`): read it,
+    never change it.
+
     ``course_rows``: mapped :class:`Course` objects or Core rows of ``courses``.
     """
     ids = {"course_ids": [c.id for c in course_rows]}
@@ -281,7 +285,9 @@ def courses_public(session: Any, course_rows: Sequence[Any]) -> list[dict[str, A
                 "administration": None if given["id"] is None else given,
             }
         )
-    latest = {d.course_id: d.result for d in read.execute(_LATEST_DECISIONS, ids)}
+    latest = {
+        d.course_id: shared_document(d.result_json) for d in read.execute(_LATEST_DECISIONS, ids)
+    }
     out = []
     for course in course_rows:
         view = snapshot(course)
@@ -302,7 +308,10 @@ _CYCLES_GIVEN = (
     .where(Cycle.course_id.in_(bindparam("course_ids", expanding=True)))
     .order_by(Cycle.course_id, Cycle.number)
 )
-_LATEST_DECISIONS = select(Decision.course_id, Decision.result).where(
+# The stored text of each latest decision, decoded once per text (shared_document).
+_LATEST_DECISIONS = select(
+    Decision.course_id, cast(Decision.result, Text).label("result_json")
+).where(
     Decision.id.in_(
         select(func.max(Decision.id))
         .where(Decision.course_id.in_(bindparam("course_ids", expanding=True)))

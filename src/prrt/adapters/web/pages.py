@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from prrt.adapters.api.concurrency import runs_on_loop
@@ -35,6 +35,7 @@ from prrt.adapters.db.repository import (
     end_sign_in_session,
     get_or_404,
     reader,
+    shared_document,
     snapshot,
 )
 from prrt.adapters.db.tables import (
@@ -75,6 +76,8 @@ _ENV.globals.update(
     csrf=widgets.csrf,
     outcome_rows=widgets.outcome_rows,
     lab_rows=widgets.lab_rows,
+    lab_value_fields=widgets.lab_value_fields,
+    lab_limit_fields=widgets.lab_limit_fields,
 )
 
 
@@ -223,8 +226,17 @@ def _table_rows(table: type[Base], *order_by: Any) -> Any:
 # The page's read-only lookups, built once: read-only rows (attribute access, no mapped
 # objects to build) with the patient's id bound at each view.
 _IDENTITY = _table_rows(PatientIdentity)
+# The latest evaluation; its report as the stored text (decoded once per text, shared).
 _LATEST_EVALUATION = (
-    _table_rows(EligibilityEvaluation).order_by(EligibilityEvaluation.id.desc()).limit(1)
+    select(
+        EligibilityEvaluation.verdict,
+        EligibilityEvaluation.created_at,
+        EligibilityEvaluation.created_by,
+        cast(EligibilityEvaluation.report, Text).label("report_json"),
+    )
+    .where(EligibilityEvaluation.patient_id == bindparam("patient_id"))
+    .order_by(EligibilityEvaluation.id.desc())
+    .limit(1)
 )
 # The courses without their plan (a 25 kB JSON document the page does not show).
 _COURSES = (
@@ -260,7 +272,17 @@ def _patient_context(session: Session, principal: Principal, patient_id: int) ->
     identity = None
     if principal.can(Permission.READ_IDENTITY):
         identity = read.execute(_IDENTITY, of_patient).first()
-    evaluation = read.execute(_LATEST_EVALUATION, of_patient).first()
+    latest = read.execute(_LATEST_EVALUATION, of_patient).first()
+    evaluation = (
+        None
+        if latest is None
+        else {
+            "verdict": latest.verdict,
+            "created_at": latest.created_at,
+            "created_by": latest.created_by,
+            "report": shared_document(latest.report_json),  # read-only
+        }
+    )
     course_rows = list(read.execute(_COURSES, of_patient).all())
     doses: dict[int, list[dict[str, Any]]] = {c.id: [] for c in course_rows}
     if doses:

@@ -14,7 +14,16 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["csrf", "escaped", "field", "lab_rows", "outcome_rows", "select"]
+__all__ = [
+    "csrf",
+    "escaped",
+    "field",
+    "lab_limit_fields",
+    "lab_rows",
+    "lab_value_fields",
+    "outcome_rows",
+    "select",
+]
 
 # Joins the values of one escape() call; a control character no form or record holds.
 _SEPARATOR = "\x1f"
@@ -82,6 +91,43 @@ def select(
     marked = 'class="invalid"' if error else ""
     return Markup(
         f'<label>{label_} <select name="{name_}" {marked}>\n{choices}</select>{message}</label>'
+    )
+
+
+def lab_value_fields(
+    keys: Iterable[tuple[str, str]], errors: Mapping[str, str], form: Mapping[str, Any]
+) -> Markup:
+    """The lab form's value fields, ``values.<analyte>``, from ``(analyte, placeholder)`` pairs."""
+    return Markup(
+        "".join(
+            field(
+                f"values.{key}",
+                key.replace("_", " "),
+                errors,
+                form.get(f"values.{key}", ""),
+                placeholder=hint,
+                size=12,
+            )
+            for key, hint in keys
+        )
+    )
+
+
+def lab_limit_fields(
+    keys: Iterable[tuple[str, str, str]], errors: Mapping[str, str], form: Mapping[str, Any]
+) -> Markup:
+    """The lab form's reference-limit fields, ``limits.<analyte>.<lln|uln>``, default ``hint``."""
+    return Markup(
+        "".join(
+            field(
+                f"limits.{key}.{which}",
+                f"{key} {which.upper()}",
+                errors,
+                form.get(f"limits.{key}.{which}", hint),
+                size=10,
+            )
+            for key, which, hint in keys
+        )
     )
 
 
