@@ -76,3 +76,35 @@ def test_a_plain_string_is_still_a_json_string(session):
 def test_the_report_text_refuses_nan():
     with pytest.raises(ValueError):
         assessments.report_json_text({"dose_gy": math.nan})
+
+
+def test_a_stored_document_read_as_text_decodes_to_what_was_stored_once_per_text(session):
+    from sqlalchemy import Text, cast
+
+    from prrt.adapters.db.repository import shared_document
+
+    p = _patient(session)
+    for verdict in ("eligible", "not_eligible"):
+        session.add(
+            EligibilityEvaluation(
+                patient_id=p.id,
+                verdict=verdict,
+                report={**REPORT, "verdict": verdict},
+                created_by="t",
+            )
+        )
+    session.flush()
+    texts = (
+        session.execute(
+            select(cast(EligibilityEvaluation.report, Text))
+            .where(EligibilityEvaluation.patient_id == p.id)
+            .order_by(EligibilityEvaluation.id)
+        )
+        .scalars()
+        .all()
+    )
+    first, second = (shared_document(t) for t in texts)
+    assert first == {**REPORT, "verdict": "eligible"}  # both backends give the stored JSON
+    assert second == {**REPORT, "verdict": "not_eligible"}
+    copy = texts[0][:1] + texts[0][1:]  # the same text in another string object
+    assert shared_document(copy) is first  # decoded once
