@@ -87,7 +87,7 @@ class ApiToken(Base):
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     label: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -100,7 +100,7 @@ class SignInSession(Base):
 
     __tablename__ = "sign_in_sessions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -144,7 +144,7 @@ class ImagingStudy(_Versioned, Base):
     """An SSTR or FDG imaging study and its findings."""
 
     __tablename__ = "imaging_studies"
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # sstr | fdg_pet | ct | spect
     modality: Mapped[str | None] = mapped_column(String(16))
     tracer: Mapped[str | None] = mapped_column(String(64))
@@ -156,7 +156,9 @@ class ImagingFile(Base):
 
     __tablename__ = "imaging_files"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    study_id: Mapped[int] = mapped_column(ForeignKey("imaging_studies.id"), nullable=False)
+    study_id: Mapped[int] = mapped_column(
+        ForeignKey("imaging_studies.id"), nullable=False, index=True
+    )
     path: Mapped[str] = mapped_column(Text, nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
 
@@ -175,7 +177,7 @@ class LabResult(_Versioned, Base):
     """One laboratory value in its canonical unit (and the unit it was entered in)."""
 
     __tablename__ = "lab_results"
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
     drawn_on: Mapped[date] = mapped_column(Date, nullable=False)
     for_cycle: Mapped[int | None] = mapped_column(Integer)
     analyte: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -191,7 +193,7 @@ class EligibilityEvaluation(Base):
 
     __tablename__ = "eligibility_evaluations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
     verdict: Mapped[str] = mapped_column(String(40), nullable=False)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -202,7 +204,7 @@ class Course(_Versioned, Base):
     """A treatment course: regimen, intent and its dated plan."""
 
     __tablename__ = "courses"
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
     regimen_id: Mapped[str] = mapped_column(String(40), nullable=False)
     intent: Mapped[str] = mapped_column(String(24), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="planned")
@@ -216,7 +218,7 @@ class Cycle(_Versioned, Base):
 
     __tablename__ = "cycles"
     __table_args__ = (UniqueConstraint("course_id", "number"),)
-    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), nullable=False)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), nullable=False, index=True)
     number: Mapped[int] = mapped_column(Integer, nullable=False)
     planned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
@@ -249,7 +251,7 @@ class Decision(Base):
 
     __tablename__ = "decisions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), nullable=False)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), nullable=False, index=True)
     cycle_number: Mapped[int] = mapped_column(Integer, nullable=False)
     action: Mapped[str] = mapped_column(String(24), nullable=False)
     activity_bq: Mapped[float | None] = mapped_column(Float)
@@ -262,7 +264,7 @@ class ResponseAssessment(_Versioned, Base):
     """RECIST 1.1 measurements of one time point and the result."""
 
     __tablename__ = "response_assessments"
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
     assessed_on: Mapped[date] = mapped_column(Date, nullable=False)
     measurements: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     overall: Mapped[str | None] = mapped_column(String(8))

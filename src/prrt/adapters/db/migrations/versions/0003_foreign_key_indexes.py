@@ -1,0 +1,45 @@
+"""Indexes on the foreign keys that every page view and evaluation looks rows up by
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-07
+
+A patient's labs, studies, evaluations, courses and response assessments, a course's
+cycles and decisions, a study's files and a user's sessions and tokens were found by
+scanning their tables: fine with one demo patient, a full scan per query in a clinic's
+database of thousands.  (Columns that are unique, or lead a unique constraint, have an
+index already.)
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+#: (table, column) of every foreign key without an index until now.
+FOREIGN_KEYS = (
+    ("api_tokens", "user_id"),
+    ("sign_in_sessions", "user_id"),
+    ("imaging_studies", "patient_id"),
+    ("imaging_files", "study_id"),
+    ("lab_results", "patient_id"),
+    ("eligibility_evaluations", "patient_id"),
+    ("courses", "patient_id"),
+    ("cycles", "course_id"),
+    ("decisions", "course_id"),
+    ("response_assessments", "patient_id"),
+)
+
+
+def upgrade() -> None:
+    for table, column in FOREIGN_KEYS:
+        op.create_index(f"ix_{table}_{column}", table, [column])
+
+
+def downgrade() -> None:
+    for table, column in reversed(FOREIGN_KEYS):
+        op.drop_index(f"ix_{table}_{column}", table_name=table)
