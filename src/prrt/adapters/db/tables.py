@@ -26,6 +26,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -192,8 +193,10 @@ class EligibilityEvaluation(Base):
     """An eligibility evaluation and its full report (rules, reasons, sources)."""
 
     __tablename__ = "eligibility_evaluations"
+    # The latest of a patient (ORDER BY id DESC LIMIT 1) straight from the index.
+    __table_args__ = (Index("ix_eligibility_evaluations_patient_id_id", "patient_id", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), nullable=False)
     verdict: Mapped[str] = mapped_column(String(40), nullable=False)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -250,8 +253,10 @@ class Decision(Base):
     """A next-cycle decision with its reasons (never edited; a new one supersedes it)."""
 
     __tablename__ = "decisions"
+    # The latest of a course (max(id) per course_id) straight from the index.
+    __table_args__ = (Index("ix_decisions_course_id_id", "course_id", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), nullable=False, index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), nullable=False)
     cycle_number: Mapped[int] = mapped_column(Integer, nullable=False)
     action: Mapped[str] = mapped_column(String(24), nullable=False)
     activity_bq: Mapped[float | None] = mapped_column(Float)
